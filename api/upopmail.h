@@ -1,0 +1,263 @@
+/*
+ * upopmail.h — the C ABI of the upopmail mail component (SMTP sending, POP3 receiving).
+ *
+ * Conventions (apply to every function below):
+ *  - Status: 0 success, negative error, positive where the original UPOPMAIL component returns
+ *    counts or warnings. The codes are overloaded per operation exactly as in the original; the
+ *    UPOP_E_* names below give each code's usual meaning and every function says what it returns.
+ *  - After any call on a handle, upop_last_error(h) holds a UTF-8 sentence describing the failure
+ *    (empty after a success). Secrets never appear in it.
+ *  - Strings in are UTF-8 and NUL-terminated; NULL is treated as "". Strings out are written into
+ *    a caller buffer (buf, cap), always NUL-terminated when cap > 0 and never split inside a UTF-8
+ *    sequence. A value that does not fit is truncated and the call returns UPOP_E_MORE (-16).
+ *  - Lists use the GOLD separator, the single byte 0x1B (UPOP_SEP), with Name=Value items. Lists
+ *    that a person types (recipients, options, SetSecurity properties and parameters) also accept
+ *    ';' as separator; driver parameters also accept a JSON object.
+ *  - One handle is used by one thread at a time (upop_cancel excepted); different handles may be
+ *    used from different threads at once. The driver registry is process-wide and thread-safe.
+ */
+#ifndef UPOPMAIL_H
+#define UPOPMAIL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#if defined(_WIN32)
+#define UPOP_API __declspec(dllimport)
+#elif defined(__GNUC__)
+#define UPOP_API __attribute__((visibility("default")))
+#else
+#define UPOP_API
+#endif
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+/** Version of the component; upop_version() returns the same as a string. */
+#define UPOP_VERSION_MAJOR 0
+#define UPOP_VERSION_MINOR 1
+#define UPOP_VERSION_PATCH 0
+/** ABI version of this header; upop_abi_version() returns the library's. */
+#define UPOP_ABI_VERSION 1
+
+/** The GOLD list separator (byte 0x1B). */
+#define UPOP_SEP ((char)0x1B)
+#define UPOP_SEP_STR "\x1B"
+
+/** Server types: the first argument of upop_connect / upop_disconnect. */
+enum { UPOP_SMTP = 1, UPOP_POP = 2 };
+
+/** Maximum sizes (including the terminating NUL) of the small outputs. */
+#define UPOP_PROPERTIES_MAX 256
+#define UPOP_RUNTIME_INFO_MAX 1024
+#define UPOP_REPLY_MAX 512
+#define UPOP_DETAILS_MAX 102400
+
+/** Status codes (original meaning per operation in brackets). */
+enum {
+    UPOP_OK = 0,
+    UPOP_E_INIT = -1,          /* SetSecurity: driver rejected its parameters; GetSecurity: no such driver;
+                                  GetMail: charset not supported */
+    UPOP_E_PARAM = -2,         /* LogonSMTP: user/password given; LogonMail: credentials refused or
+                                  mailbox locked; SetSecurity: bad property; Send: every recipient
+                                  refused; set_option: unknown option or bad value */
+    UPOP_E_ACTIVE = -3,        /* already logged on; SetSecurity during a connection lifetime */
+    UPOP_E_TIMEOUT = -4,       /* network time-out or cancelled (connection closed) */
+    UPOP_E_ENTRY = -5,         /* SetSecurity: no driver of that name; LogonMail: initialisation */
+    UPOP_E_SIZE = -6,          /* size limit exceeded */
+    UPOP_E_UNSUPPORTED = -7,   /* logon: server lacks what a mandatory driver needs;
+                                  GetMail/GetRawMail/DeleteMail: invalid message number */
+    UPOP_E_SECURITY = -8,      /* logon: security context could not be established;
+                                  any other session operation: not logged on */
+    UPOP_E_NETWORK = -9,       /* socket error, connection lost or bad host name */
+    UPOP_E_MISC = -10,         /* miscellaneous error (bad argument, protocol error) */
+    UPOP_E_RETRIEVAL = -11,    /* message retrieval failed */
+    UPOP_E_MISSING = -12,      /* From or every recipient list missing; header injection refused */
+    UPOP_E_FILE = -13,         /* file cannot be opened */
+    UPOP_E_MIME = -14,         /* MIME encoding failed */
+    UPOP_E_QUOTA = -15,        /* server quota exceeded (SMTP 452/552) */
+    UPOP_E_MORE = -16,         /* output truncated: call the _x variant for the rest */
+    UPOP_E_CHARSET = -17,      /* unsupported character set */
+    UPOP_E_MEMORY = -18        /* memory allocation failed */
+};
+/* Aliases for the overloaded codes. */
+#define UPOP_E_NOT_LOGGED_ON UPOP_E_SECURITY
+#define UPOP_E_BAD_MSG_NR UPOP_E_UNSUPPORTED
+#define UPOP_E_NO_DRIVER UPOP_E_ENTRY
+
+typedef struct upop upop; /**< one component instance */
+
+/* ------------------------------------------------------------------ lifecycle */
+
+/** Creates a component instance into *out. Returns 0, or UPOP_E_MEMORY / UPOP_E_MISC (out NULL).
+ *  The handle is owned by the caller and released with upop_destroy. */
+UPOP_API int upop_create(upop **out);
+
+/** Logs off both sessions (QUIT), closes the drivers of both contexts in reverse order (errors
+ *  ignored), wipes secrets and frees the handle. NULL is ignored. */
+UPOP_API void upop_destroy(upop *h);
+
+/** "MAJOR.MINOR.PATCH" of the library; a static string. */
+UPOP_API const char *upop_version(void);
+
+/** The ABI version of the library (UPOP_ABI_VERSION it was built with). */
+UPOP_API int upop_abi_version(void);
+
+/** The sentence describing the last failure on h ("" after a success, or for a NULL handle the
+ *  last failure of upop_create on this thread). Owned by the handle; valid until the next call
+ *  on h. */
+UPOP_API const char *upop_last_error(const upop *h);
+
+/* ------------------------------------------------------------------ security context */
+
+/** SetSecurity: appends one driver to the SMTP or POP security context.
+ *  properties: "SMTP=<driver>" or "POP=<driver>", optionally followed by a separator and
+ *  "USE=MAND" (default) or "USE=OPT"; "SMTP=" / "POP=" alone clears that context. Driver names
+ *  are matched case-insensitively against the registry's canonical names and aliases.
+ *  parameters: the driver's parameters as a JSON object or a GOLD/';' list of key=value.
+ *  The first SetSecurity after a connection lifetime starts a new context.
+ *  Returns 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
+ *  properties; -3 a connection lifetime of that server type is active; -5 no driver of that
+ *  name (the sentence names it); -6 memory. On failure the context is unchanged. */
+UPOP_API int upop_set_security(upop *h, const char *properties, const char *parameters);
+
+/** GetSecurity: describes driver number driver_number (1-based) of the context selected by
+ *  server ("SMTP=" or "POP="). Writes the properties string as given to SetSecurity, and the
+ *  runtime info: "INUSE=TRUE|FALSE" followed by the driver's own items, GOLD-separated.
+ *  Returns 0; -1 no such driver; -2 bad server keyword; -16 an output was truncated. */
+UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *server,
+                               char *properties, size_t properties_cap, char *runtime_info,
+                               size_t runtime_info_cap);
+
+/* ------------------------------------------------------------------ sessions */
+
+/** LogonSMTP (server UPOP_SMTP) or LogonMail (UPOP_POP).
+ *  connection: "{TCP|TLS:}host{+port}{:profile}" or "smtp://", "smtps://", "pop3://",
+ *  "pop3s://" host[:port] (IPv6 literals in brackets). Default ports 25/465 SMTP, 110/995 POP.
+ *  SMTP: user and password must be empty (authentication is done by the security context).
+ *  POP: user/password are sent with USER/PASS unless an authenticating driver was used.
+ *  Returns 0; -2 SMTP: user/password given, POP: credentials refused or mailbox locked; -3
+ *  already logged on; -4 time-out; -7 a mandatory driver is not supported by the server; -8
+ *  the security context could not be established (TLS failure, refused authentication,
+ *  protocol error, plaintext credentials refused); -9 network error or bad host name. */
+UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user,
+                          const char *password);
+
+/** LogoffSMTP / LogoffMail: closes the context's drivers in reverse order, sends QUIT (which
+ *  commits POP deletions) and closes the connection. Returns 0; -8 not logged on; -9 socket
+ *  error (the connection is closed in every case). */
+UPOP_API int upop_disconnect(upop *h, int server);
+
+/* ------------------------------------------------------------------ composing */
+
+/** SetToList / SetCCList / SetBCCList: replaces the list of addresses ("a@b.c" or
+ *  "Name <a@b.c>", GOLD or ';' separated, at most 10240 bytes). Returns 0; -12 an address
+ *  contains CR or LF or is malformed; -6 too long; -18 memory. */
+UPOP_API int upop_set_to_list(upop *h, const char *list);
+UPOP_API int upop_set_cc_list(upop *h, const char *list);
+UPOP_API int upop_set_bcc_list(upop *h, const char *list);
+/** SetReplyTo / SetFrom: one address (at most 1024 bytes). Returns 0, -12, -6 or -18. */
+UPOP_API int upop_set_reply_to(upop *h, const char *address);
+UPOP_API int upop_set_from(upop *h, const char *address);
+/** SetSubject: Unicode subject (at most 10240 bytes). Returns 0; -12 contains CR or LF. */
+UPOP_API int upop_set_subject(upop *h, const char *subject);
+/** SetPriority: 1 (highest) to 5 (lowest); 0 removes it. Returns 0; -10 out of range. */
+UPOP_API int upop_set_priority(upop *h, int32_t priority);
+/** SetMessageId: the given id is used as is; NULL or "" generates
+ *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>". Returns 0; -12 contains CR or LF. */
+UPOP_API int upop_set_message_id(upop *h, const char *message_id);
+/** SetMessage: sets the body of one MIME type (options "MIMEType=text/plain" (default) or
+ *  "MIMEType=text/html"); the same type again replaces it. Returns 0; -6 over 10240000 bytes;
+ *  -10 unsupported MIME type or option. */
+UPOP_API int upop_set_message(upop *h, const char *text, const char *options);
+/** AddAttachmentFromFile / AddInlineFromFile (options MIMEType=, ContentID=). Returns 0; -13
+ *  the file cannot be opened; -12 the path contains CR or LF. */
+UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options);
+UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options);
+/** Send: transmits the composed message over the open SMTP session. Options: MaxSize=<bytes>,
+ *  IgnoreRcptError=True|False. Returns 0; >0 the number of refused recipients (IgnoreRcptError);
+ *  -2 every recipient refused; -6 larger than MaxSize; -8 not logged on; -9 network; -12 From
+ *  or recipients missing; -15 server quota (452/552). The message is kept until ClearMail. */
+UPOP_API int upop_send(upop *h, const char *options);
+/** SendMail: the legacy one-shot plain-text send (see the reference); logs on and off around
+ *  the send when no SMTP session is open. */
+UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
+                            const char *att_list, int64_t mail_size);
+/** ClearMail: forgets header fields, bodies, attachments and recipient details. Returns 0. */
+UPOP_API int upop_clear_mail(upop *h);
+
+/* ------------------------------------------------------------------ receiving */
+
+/** ListMail / ListMailX: the GOLD list of NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE, UIDL per
+ *  message. Returns the number of messages, -16 (call upop_list_mail_x for the next part), -8
+ *  not logged on, -9, -11. */
+UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap);
+UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
+/** GetMail / GetMailX: fetches and decodes message msg_nr; see the reference. */
+UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size,
+                           char *header_list, size_t header_cap, char *text, size_t text_cap,
+                           char *att_list, size_t att_cap);
+UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text,
+                             size_t text_cap, char *att_list, size_t att_cap);
+/** GetRawMail / GetRawMailX: the message as stored on the server. */
+UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap);
+UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap);
+/** DeleteMail: sends DELE; the server removes the message at LogoffMail. */
+UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr);
+
+/* ------------------------------------------------------------------ diagnostics */
+
+/** GetSMTPResponse: the last SMTP reply (code and text; 0 and "" when there was none).
+ *  Returns 0; -16 truncated; -10 bad argument. */
+UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_message, size_t cap);
+
+/** GetRecipientDetails: for the last Send, per refused address of To/Cc/Bcc the items
+ *  "address=code" and the reply text, GOLD-separated. Returns 0; -16 truncated. */
+UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *cc, size_t cc_cap,
+                                        char *bcc, size_t bcc_cap);
+
+/* ------------------------------------------------------------------ beyond the original */
+
+/** Handle options by name:
+ *   "timeout_ms"      deadline of every blocking step in ms (default 60000; 1..86400000)
+ *   "allow_plaintext" "true"/"false": allow POP USER/PASS without TLS (default false)
+ *   "ehlo_domain"     the EHLO argument (default: this host's name, or "localhost")
+ *   "config"          path of the JSON configuration with TLS profiles (default: the
+ *                     UPOPMAIL_CONFIG environment variable)
+ *  Returns 0; -2 unknown option or bad value (the sentence says which). */
+UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
+
+/** Protocol trace: every line sent ('>'), received ('<') and every event ('*'), with secrets
+ *  redacted before the callback sees them. server is UPOP_SMTP or UPOP_POP. The line has no
+ *  CRLF and is valid only during the call. fn NULL switches the trace off. The environment
+ *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle. */
+typedef void (*upop_trace_fn)(void *user, int server, char direction, const char *line);
+UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user);
+
+/** Progress of Send / GetMail / GetRawMail in bytes (total 0 when unknown); a non-zero return
+ *  from fn cancels the operation (-10). */
+typedef int (*upop_progress_fn)(void *user, int64_t done, int64_t total);
+UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user);
+
+/** Callable from any thread: the blocking call in progress on h (or the next one) returns
+ *  promptly with -4 and closes its connection. Returns 0. */
+UPOP_API int upop_cancel(upop *h);
+
+/* ------------------------------------------------------------------ driver registry */
+
+/** Adds a directory that the registry scans for driver manifests (*.json), before
+ *  UPOPMAIL_DRIVER_PATH and the install directory. Returns 0; -10 not a directory. */
+UPOP_API int upop_registry_add_path(const char *dir);
+
+/** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],
+ *  "paths":[...]}. The caller frees it with upop_free. NULL on memory failure. */
+UPOP_API char *upop_drivers_json(void);
+
+/** Frees what the library allocated for the caller (upop_drivers_json). NULL is ignored. */
+UPOP_API void upop_free(void *p);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* UPOPMAIL_H */

@@ -1,0 +1,18 @@
+// upop::Error — the one exception type of the core: a status code of the C ABI and a sentence.
+// Only c_api.cpp catches it (and everything else) and turns it into a status + upop_last_error.
+#pragma once
+#include <stdexcept>
+#include <string>
+
+namespace upop {
+
+class Error : public std::runtime_error {
+public:
+    Error(int status, std::string sentence) : std::runtime_error(std::move(sentence)), status_(status) {}
+    int status() const noexcept { return status_; }
+
+private:
+    int status_;
+};
+
+} // namespace upop
