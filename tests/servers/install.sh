@@ -1,0 +1,33 @@
+#!/bin/bash
+# install.sh -- Debian 12 packages for the loopback test mail servers (tests/servers/).
+#   dovecot-core dovecot-pop3d dovecot-submissiond dovecot-lmtpd   POP3, submission, LMTP
+#   postfix                                                        relay (and second MTA)
+#   winbind                       only /usr/bin/ntlm_auth, for NTLM through Dovecot's winbind helper
+#   openssl python3               certificates (tools/mkcerts.sh), JWTs (tools/mint_jwt.py)
+# Idempotent: only missing packages are installed, and nothing at all is done (no apt-get
+# update) when every package is present. If a package's maintainer script started the
+# *system* dovecot/postfix/winbind (a host without a policy-rc.d that forbids it), those
+# freshly started system daemons are stopped again; nothing under /etc is edited.
+# Must run as root.
+set -euo pipefail
+[ "$(id -u)" -eq 0 ] || { echo "install.sh: must run as root" >&2; exit 1; }
+PACKAGES="dovecot-core dovecot-pop3d dovecot-submissiond dovecot-lmtpd postfix winbind openssl python3"
+missing=""
+for p in $PACKAGES; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
+done
+[ -z "$missing" ] && { echo "install.sh: all packages present"; exit 0; }
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -qq
+# shellcheck disable=SC2086
+apt-get install -y -q --no-install-recommends $missing </dev/null
+for pair in dovecot:dovecot-core postfix:postfix winbind:winbind; do
+  svc=${pair%%:*} pkg=${pair#*:}
+  case " $missing " in *" $pkg "*) ;; *) continue ;; esac
+  [ -x "/etc/init.d/$svc" ] || continue
+  if service "$svc" status >/dev/null 2>&1; then
+    echo "install.sh: stopping system $svc started by its package"
+    service "$svc" stop || true
+  fi
+done
+echo "install.sh: installed:$missing"
