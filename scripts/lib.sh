@@ -1,0 +1,115 @@
+# shellcheck shell=bash
+# scripts/lib.sh -- what scripts/check and scripts/demo share. Source it; do not run it.
+#   upop_install_packages      apt packages for the build and the test servers (skipped when present)
+#   upop_build                 configure (Ninja, warnings fatal) and build into $UPOP_BUILD
+#   upop_start_servers         real Dovecot + Postfix in a fresh /tmp dir, env.sh exported;
+#                              stopped again by upop_stop_servers or, at the latest, at exit
+#   upop_install_sdk PREFIX    cmake --install into PREFIX
+#   upop_build_sample PREFIX OUT   build samples/c/send_mail.c against the installed SDK only
+#   upop_wait_delivery TOKEN [SECONDS]   prints the path of the delivered message containing TOKEN
+# Needs Debian 12; apt and the servers need root (sudo is used when not root).
+
+UPOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
+UPOP_BUILD=${UPOP_BUILD:-$UPOP_ROOT/build}
+UPOP_SERVERS=$UPOP_ROOT/tests/servers
+# What building and testing needs; tests/servers/install.sh adds the mail servers.
+UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
+  nlohmann-json3-dev doctest-dev openssl python3"
+UPOP_SERVER_DIR=""
+
+upop_log() { printf '==> %s\n' "$*"; }
+
+upop_as_root() {
+  if [ "$(id -u)" -eq 0 ]; then "$@"; else sudo "$@"; fi
+}
+
+# Exit handlers, run in reverse order of registration (one EXIT trap for everything).
+UPOP_ON_EXIT=()
+upop_on_exit() { UPOP_ON_EXIT+=("$1"); }
+_upop_run_exit_handlers() {
+  local i
+  for ((i = ${#UPOP_ON_EXIT[@]} - 1; i >= 0; i--)); do eval "${UPOP_ON_EXIT[$i]}" || true; done
+  UPOP_ON_EXIT=()
+}
+trap _upop_run_exit_handlers EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+upop_install_packages() {
+  # shellcheck disable=SC2086
+  upop_as_root "$UPOP_SERVERS/install.sh" $UPOP_BUILD_PACKAGES
+}
+
+upop_build() {
+  cmake -S "$UPOP_ROOT" -B "$UPOP_BUILD" -G Ninja -DUPOPMAIL_WERROR=ON &&
+    cmake --build "$UPOP_BUILD" -j2
+}
+
+upop_start_servers() {
+  UPOP_SERVER_DIR=$(mktemp -d /tmp/upop.XXXXXX) || return 1
+  upop_on_exit upop_stop_servers
+  upop_as_root "$UPOP_SERVERS/start.sh" "$UPOP_SERVER_DIR" || return 1
+  # every variable of env.sh goes to the tests (MAILTEST_*, PORT_*)
+  set -a
+  # shellcheck disable=SC1091
+  . "$UPOP_SERVER_DIR/env.sh"
+  set +a
+}
+
+# Stops the servers (by the PIDs recorded in their dir) and removes the dir, unless
+# UPOP_KEEP_SERVER_DIR=1 or something is still running. Idempotent.
+upop_stop_servers() {
+  [ -n "$UPOP_SERVER_DIR" ] || return 0
+  local dir=$UPOP_SERVER_DIR
+  UPOP_SERVER_DIR=""
+  if upop_as_root "$UPOP_SERVERS/stop.sh" "$dir"; then
+    if [ "${UPOP_KEEP_SERVER_DIR:-0}" = 1 ]; then
+      echo "server state and logs kept in $dir"
+    else
+      upop_as_root rm -rf "$dir"
+    fi
+  else
+    echo "stop.sh failed; state left in $dir" >&2
+    return 1
+  fi
+}
+
+# The last lines of every server log, for a failure report.
+upop_server_logs() {
+  [ -n "$UPOP_SERVER_DIR" ] || return 0
+  local f
+  for f in "$UPOP_SERVER_DIR"/log/*.log; do
+    [ -s "$f" ] || continue
+    echo "--- tail of $f"
+    tail -n 15 "$f"
+  done
+}
+
+upop_install_sdk() {
+  cmake --install "$UPOP_BUILD" --prefix "$1" >/dev/null
+}
+
+upop_build_sample() {
+  # Deliberately nothing from the source tree but the sample itself: the installed SDK only.
+  cc -I"$1/include" "$UPOP_ROOT/samples/c/send_mail.c" -L"$1/lib" -lupopmail \
+    -Wl,-rpath,"$1/lib" -o "$2"
+}
+
+# upop_wait_delivery TOKEN [SECONDS]: polls the test mailbox (new/ and cur/) until a message
+# containing TOKEN is there and prints its path; fails after SECONDS (default 20).
+upop_wait_delivery() {
+  local token=$1 limit=${2:-20} deadline f
+  deadline=$(($(date +%s) + limit))
+  while :; do
+    for f in "$MAILTEST_MAILDIR"/new/* "$MAILTEST_MAILDIR"/cur/*; do
+      [ -f "$f" ] && grep -qF -- "$token" "$f" && { echo "$f"; return 0; }
+    done
+    [ "$(date +%s)" -lt "$deadline" ] || break
+    sleep 0.1
+  done
+  echo "no message containing $token in $MAILTEST_MAILDIR after ${limit}s" >&2
+  return 1
+}
+
+# A token unique to this run, for finding our message in the mailbox.
+upop_token() { printf 'upop-%s-%s-%s' "$(date +%s%N)" "$$" "$RANDOM"; }
