@@ -1,5 +1,7 @@
 #!/bin/bash
-# install.sh -- Debian 12 packages for the loopback test mail servers (tests/servers/).
+# install.sh [EXTRA_PACKAGE...] -- Debian 12 packages for the loopback test mail servers
+# (tests/servers/), plus any extra packages named on the command line (scripts/lib.sh passes
+# the build dependencies, so that a fresh machine needs a single apt-get run).
 #   dovecot-core dovecot-pop3d dovecot-submissiond dovecot-lmtpd   POP3, submission, LMTP
 #   postfix                                                        relay (and second MTA)
 #   winbind                       only /usr/bin/ntlm_auth, for NTLM through Dovecot's winbind helper
@@ -13,7 +15,7 @@ set -euo pipefail
 [ "$(id -u)" -eq 0 ] || { echo "install.sh: must run as root" >&2; exit 1; }
 PACKAGES="dovecot-core dovecot-pop3d dovecot-submissiond dovecot-lmtpd postfix winbind openssl python3"
 missing=""
-for p in $PACKAGES; do
+for p in $PACKAGES "$@"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing="$missing $p"
 done
 [ -z "$missing" ] && { echo "install.sh: all packages present"; exit 0; }

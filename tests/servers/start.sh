@@ -81,7 +81,7 @@ printf '%s:{PLAIN}%s:%s:%s::%s::\n' "$TEST_USER" "$TEST_PASS" "$MAIL_UID" "$MAIL
 chmod 0644 "$DIR/etc/passwd"
 
 # NTLM via Samba's ntlm_auth (package "winbind"), optional
-NTLM_MECH= USE_WINBIND=no
+NTLM_MECH='' USE_WINBIND=no
 if [ "$NTLM" != no ] && [ -x /usr/bin/ntlm_auth ]; then NTLM_MECH=ntlm USE_WINBIND=yes; fi
 
 # ---------------------------------------------------------------- configs
@@ -117,7 +117,7 @@ ALL_PORTS="$PORT_POP3 $PORT_POP3S $PORT_SUBMISSION $PORT_SUBMISSIONS $PORT_LMTP 
   $PORT_BAD_POP3 $PORT_BAD_POP3S $PORT_BAD_SUBMISSION \
   $PORT_RELAY $PORT_PF_SMTP $PORT_PF_SUBMISSION $PORT_PF_SMTPS"
 for p in $ALL_PORTS $PORT_STRICT_POP3 $PORT_STRICT_SUBMISSION; do
-  [ "$p" -ge 24000 ] && [ "$p" -le 24999 ] || die "port $p is outside 24000-24999"
+  { [ "$p" -ge 24000 ] && [ "$p" -le 24999 ]; } || die "port $p is outside 24000-24999"
 done
 for p in $ALL_PORTS; do
   if (exec 3<>"/dev/tcp/127.0.0.1/$p") 2>/dev/null; then die "port 127.0.0.1:$p is already in use"; fi
@@ -156,8 +156,8 @@ done
 
 # ---------------------------------------------------------------- wait
 wait_port() {  # wait_port ADDR PORT
-  local i
-  for i in $(seq 1 100); do
+  local _
+  for _ in $(seq 1 100); do
     (exec 3<>"/dev/tcp/$1/$2") 2>/dev/null && return 0
     sleep 0.05
   done
