@@ -1,10 +1,12 @@
-// upop::Error — the one exception type of the core: a status code of the C ABI and a sentence.
+// upopmail::Error — the one exception type of the core: a status code of the C ABI and a sentence.
 // Only c_api.cpp catches it (and everything else) and turns it into a status + upop_last_error.
 #pragma once
 #include <stdexcept>
 #include <string>
 
-namespace upop {
+// NOTE: the C++ namespace is `upopmail`, not `upop`: the C ABI's handle type is `struct upop`
+// (API.md), and a namespace and a struct of the same name cannot both live in the global scope.
+namespace upopmail {
 
 class Error : public std::runtime_error {
 public:
@@ -15,4 +17,4 @@ private:
     int status_;
 };
 
-} // namespace upop
+} // namespace upopmail
