@@ -17,6 +17,8 @@
  *   --body TEXT                           body text
  *   --plain | --login                     AUTH PLAIN (default) or AUTH LOGIN
  *   --trace                               print the protocol trace (secrets redacted) to stderr
+ *   --drivers                             at the end, print what the driver registry found and
+ *                                         loaded (upop_drivers_json)
  *
  * Prints the runtime information of every driver of the SMTP security context and exits 0 only
  * when the message was sent and every driver reports INUSE=TRUE.
@@ -74,7 +76,7 @@ static int usage(const char *argv0)
     fprintf(stderr,
             "usage: %s [--host NAME] [--port N] [--user NAME] [--password TEXT] [--ca FILE]\n"
             "          [--from ADDR] [--to LIST] [--subject TEXT] [--body TEXT]\n"
-            "          [--plain|--login] [--trace]\n", argv0);
+            "          [--plain|--login] [--trace] [--drivers]\n", argv0);
     return 2;
 }
 
@@ -85,7 +87,7 @@ int main(int argc, char **argv)
     const char *subject = "upopmail sample";
     const char *body = "Hello from the upopmail C sample.\n";
     const char *mechanism = "SMTP=AUTH PLAIN";
-    int trace = 0, i, rc, status = 1, all_in_use = 1, drivers = 0;
+    int trace = 0, list_drivers = 0, i, rc, status = 1, all_in_use = 1, drivers = 0;
     char connection[300], params[1024], config_dir[] = "/tmp/send_mail.XXXXXX", config[64];
     int have_config_dir = 0;
     upop *h = NULL;
@@ -96,6 +98,7 @@ int main(int argc, char **argv)
         if (strcmp(a, "--plain") == 0) { mechanism = "SMTP=AUTH PLAIN"; continue; }
         if (strcmp(a, "--login") == 0) { mechanism = "SMTP=AUTH LOGIN"; continue; }
         if (strcmp(a, "--trace") == 0) { trace = 1; continue; }
+        if (strcmp(a, "--drivers") == 0) { list_drivers = 1; continue; }
         if (strcmp(a, "--host") == 0) target = &host;
         else if (strcmp(a, "--port") == 0) target = &port;
         else if (strcmp(a, "--user") == 0) target = &user;
@@ -214,6 +217,11 @@ int main(int argc, char **argv)
     else if (!all_in_use)
         fprintf(stderr, "send_mail: a driver was not used\n");
     status = (drivers > 0 && all_in_use) ? 0 : 1;
+    if (list_drivers) {
+        char *json = upop_drivers_json();
+        printf("driver registry:\n%s\n", json != NULL ? json : "(out of memory)");
+        upop_free(json);
+    }
 
 out:
     upop_destroy(h);
