@@ -1,6 +1,6 @@
 #include "mime/base64.hpp"
 
-namespace upop::mime {
+namespace upopmail::mime {
 
 namespace {
 constexpr char kAlphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
@@ -70,4 +70,4 @@ std::optional<std::string> base64_decode(std::string_view in)
     return out;
 }
 
-} // namespace upop::mime
+} // namespace upopmail::mime

@@ -5,9 +5,9 @@
 #include <string>
 #include <string_view>
 
-namespace upop::mime {
+namespace upopmail::mime {
 
 std::string base64_encode(std::string_view in);
 std::optional<std::string> base64_decode(std::string_view in);
 
-} // namespace upop::mime
+} // namespace upopmail::mime

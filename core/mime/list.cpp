@@ -3,7 +3,7 @@
 #include <algorithm>
 #include <cctype>
 
-namespace upop::mime {
+namespace upopmail::mime {
 
 std::string_view trim(std::string_view s)
 {
@@ -91,4 +91,4 @@ std::optional<bool> parse_bool(std::string_view s)
     return std::nullopt;
 }
 
-} // namespace upop::mime
+} // namespace upopmail::mime

@@ -6,7 +6,7 @@
 #include <utility>
 #include <vector>
 
-namespace upop::mime {
+namespace upopmail::mime {
 
 constexpr char kGold = '\x1B';
 
@@ -37,4 +37,4 @@ std::string_view trim(std::string_view s);
 // True for "true", "yes", "1", "y", "on" (any case); false for "false", "no", "0", "n", "off".
 std::optional<bool> parse_bool(std::string_view s);
 
-} // namespace upop::mime
+} // namespace upopmail::mime

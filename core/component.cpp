@@ -1,0 +1,417 @@
+#include "component.hpp"
+
+#include <unistd.h>
+
+#include <climits>
+
+#include "error.hpp"
+#include "mime/compose.hpp"
+#include "mime/list.hpp"
+#include "net/endpoint.hpp"
+#include "net/tls_profile.hpp"
+
+namespace upopmail {
+
+namespace {
+constexpr size_t kListMax = 10240;
+constexpr size_t kAddressMax = 1024;
+constexpr size_t kBodyMax = 10240000;
+
+void check_size(const std::string &v, size_t max, const char *what)
+{
+    if (v.size() > max)
+        throw Error(UPOP_E_SIZE, std::string(what) + " is " + std::to_string(v.size()) + " bytes; at most " +
+                                     std::to_string(max) + " are allowed");
+}
+
+void check_no_break(const std::string &v, const char *what)
+{
+    if (v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+        throw Error(UPOP_E_MISSING, std::string(what) + " contains a line break or NUL byte; refused (header injection)");
+}
+
+class StringSource : public proto::BodySource {
+public:
+    explicit StringSource(mime::Composer &c) : c_(c) {}
+    size_t read(char *buf, size_t cap) override { return c_.read(buf, cap); }
+
+private:
+    mime::Composer &c_;
+};
+
+std::string one_line(const std::string &s)
+{
+    std::string o = s;
+    for (auto &c : o)
+        if (c == '\n' || c == '\r' || c == mime::kGold) c = ' ';
+    return o;
+}
+} // namespace
+
+Component::Component() = default;
+
+Component::~Component()
+{
+    if (smtp_) {
+        smtp_ctx_.close_all(smtp_.get());
+        smtp_->quit();
+    }
+}
+
+std::string Component::hostname() const
+{
+    char buf[256] = {};
+    if (gethostname(buf, sizeof buf - 1) == 0 && buf[0]) {
+        std::string h(buf);
+        if (h.find_first_not_of("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789.-") == std::string::npos)
+            return h;
+    }
+    return "localhost";
+}
+
+// ------------------------------------------------------------------ options
+
+void Component::set_option(const std::string &name, const std::string &value)
+{
+    auto n = mime::to_lower(mime::trim(name));
+    if (n == "timeout_ms") {
+        long v = 0;
+        try {
+            size_t used = 0;
+            v = std::stol(value, &used);
+            if (used != value.size()) throw std::invalid_argument("trailing");
+        } catch (...) {
+            throw Error(UPOP_E_PARAM, "the option timeout_ms needs a whole number of milliseconds, not '" + value + "'");
+        }
+        if (v < 1 || v > 86400000) throw Error(UPOP_E_PARAM, "the option timeout_ms must be between 1 and 86400000");
+        timeout_ms_ = static_cast<int>(v);
+    } else if (n == "allow_plaintext") {
+        auto b = mime::parse_bool(value);
+        if (!b) throw Error(UPOP_E_PARAM, "the option allow_plaintext must be true or false, not '" + value + "'");
+        allow_plaintext_ = *b;
+    } else if (n == "ehlo_domain") {
+        if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos)
+            throw Error(UPOP_E_PARAM, "the option ehlo_domain must be a domain or address literal without blanks");
+        ehlo_domain_ = value;
+    } else if (n == "config") {
+        if (!value.empty()) net::TlsConfig::load_file(value); // reports a bad file now
+        config_path_ = value;
+    } else {
+        throw Error(UPOP_E_PARAM, "unknown option '" + name + "' (known: timeout_ms, allow_plaintext, ehlo_domain, config)");
+    }
+}
+
+// ------------------------------------------------------------------ security context
+
+void Component::set_security(const std::string &properties, const std::string &parameters)
+{
+    if (properties.size() >= UPOP_PROPERTIES_MAX)
+        throw Error(UPOP_E_PARAM, "the driver properties are longer than " + std::to_string(UPOP_PROPERTIES_MAX - 1) + " bytes");
+    auto items = mime::parse_assoc(properties, true);
+    if (items.empty() || !items[0].has_value)
+        throw Error(UPOP_E_PARAM, "the driver properties must start with SMTP=<driver> or POP=<driver>");
+    int server = 0;
+    if (mime::iequals(items[0].name, "SMTP")) server = UPOP_SMTP;
+    else if (mime::iequals(items[0].name, "POP")) server = UPOP_POP;
+    else throw Error(UPOP_E_PARAM, "unknown server type '" + items[0].name + "' in the driver properties (SMTP or POP)");
+    bool mandatory = true;
+    for (size_t i = 1; i < items.size(); ++i) {
+        if (!mime::iequals(items[i].name, "USE"))
+            throw Error(UPOP_E_PARAM, "unknown driver property '" + items[i].name + "' (only USE=MAND|OPT)");
+        if (mime::iequals(items[i].value, "MAND")) mandatory = true;
+        else if (mime::iequals(items[i].value, "OPT")) mandatory = false;
+        else throw Error(UPOP_E_PARAM, "USE must be MAND or OPT, not '" + items[i].value + "'");
+    }
+    bool active = server == UPOP_SMTP ? smtp_open() : false;
+    if (active || context(server).state() == security::Context::State::Locked)
+        throw Error(UPOP_E_ACTIVE, std::string("the ") + (server == UPOP_SMTP ? "SMTP" : "POP") +
+                                       " security context cannot change during a connection lifetime (log off first)");
+    if (items[0].value.empty()) {
+        context(server).clear();
+        return;
+    }
+    context(server).add(properties, items[0].value, mandatory, parameters);
+}
+
+void Component::get_security(int32_t n, const std::string &server, std::string &properties, std::string &runtime)
+{
+    auto s = mime::trim(server);
+    if (!s.empty() && s.back() == '=') s.remove_suffix(1);
+    int type = 0;
+    if (mime::iequals(s, "SMTP")) type = UPOP_SMTP;
+    else if (mime::iequals(s, "POP")) type = UPOP_POP;
+    else throw Error(UPOP_E_PARAM, "GetSecurity needs \"SMTP=\" or \"POP=\" to select the context");
+    context(type).describe(n, properties, runtime);
+}
+
+// ------------------------------------------------------------------ sessions
+
+bool Component::smtp_open() const { return smtp_ && smtp_->wire().is_open(); }
+
+void Component::note_smtp_reply()
+{
+    if (!smtp_) return;
+    const auto &r = smtp_->last_reply();
+    reply_code_ = r.code;
+    reply_text_ = r.text();
+}
+
+void Component::end_smtp_lifetime() noexcept
+{
+    if (smtp_) {
+        smtp_ctx_.close_all(smtp_.get());
+        smtp_->quit();
+    }
+    smtp_.reset();
+    if (smtp_ctx_.state() == security::Context::State::Locked) smtp_ctx_.mark_used();
+}
+
+void Component::connect(int server, const std::string &connection, const std::string &user, const std::string &password)
+{
+    if (server != UPOP_SMTP && server != UPOP_POP)
+        throw Error(UPOP_E_MISC, "the server type must be UPOP_SMTP (1) or UPOP_POP (2)");
+    if (server == UPOP_POP) throw Error(UPOP_E_ENTRY, "POP3 is not implemented yet");
+    if (smtp_open()) throw Error(UPOP_E_ACTIVE, "already logged on to an SMTP server (log off first)");
+    if (!user.empty() || !password.empty())
+        throw Error(UPOP_E_PARAM, "LogonSMTP takes no user name or password: SMTP authentication is done by a "
+                                  "security driver (for example SMTP=AUTH PLAIN with user and password parameters)");
+    smtp_.reset();
+    cancel_.reset();
+    reply_code_ = 0;
+    reply_text_.clear();
+    net::Endpoint ep = net::parse_endpoint(connection, UPOP_SMTP);
+    net::TlsConfig config = net::TlsConfig::load(config_path_);
+    const net::TlsProfile &profile = config.profile(ep.profile);
+    smtp_ = std::make_unique<proto::SmtpSession>(tracer_, &cancel_, timeout_ms_,
+                                                 ehlo_domain_.empty() ? hostname() : ehlo_domain_);
+    try {
+        smtp_->open(ep, profile);
+        smtp_ctx_.establish(*smtp_, config.default_profile());
+        note_smtp_reply();
+        smtp_ctx_.lock();
+    } catch (const Error &e) {
+        note_smtp_reply();
+        smtp_->wire().close();
+        smtp_.reset();
+        if (e.status() == UPOP_E_UNSUPPORTED || e.status() == UPOP_E_SECURITY) smtp_ctx_.mark_used();
+        throw;
+    }
+}
+
+void Component::disconnect(int server)
+{
+    if (server != UPOP_SMTP && server != UPOP_POP)
+        throw Error(UPOP_E_MISC, "the server type must be UPOP_SMTP (1) or UPOP_POP (2)");
+    if (server == UPOP_POP) throw Error(UPOP_E_SECURITY, "not logged on to a POP3 server");
+    if (!smtp_open()) {
+        smtp_.reset();
+        throw Error(UPOP_E_SECURITY, "not logged on to an SMTP server");
+    }
+    smtp_ctx_.close_all(smtp_.get());
+    smtp_->quit();
+    note_smtp_reply();
+    smtp_.reset();
+    smtp_ctx_.mark_used();
+}
+
+// ------------------------------------------------------------------ composing
+
+void Component::set_list(std::vector<mime::Address> mime::Message::*field, const std::string &list)
+{
+    check_size(list, kListMax, "the address list");
+    msg_.*field = mime::parse_address_list(list);
+}
+
+void Component::set_from(const std::string &address)
+{
+    check_size(address, kAddressMax, "the From address");
+    if (mime::trim(address).empty()) {
+        msg_.from.reset();
+        return;
+    }
+    msg_.from = mime::parse_address(address);
+}
+
+void Component::set_reply_to(const std::string &address)
+{
+    check_size(address, kAddressMax, "the Reply-To address");
+    if (mime::trim(address).empty()) {
+        msg_.reply_to.reset();
+        return;
+    }
+    msg_.reply_to = mime::parse_address(address);
+}
+
+void Component::set_subject(const std::string &subject)
+{
+    check_size(subject, kListMax, "the subject");
+    check_no_break(subject, "the subject");
+    msg_.subject = subject;
+}
+
+void Component::set_priority(int32_t priority)
+{
+    if (priority < 0 || priority > 5) throw Error(UPOP_E_MISC, "the priority must be 1 (highest) to 5 (lowest), or 0 for none");
+    msg_.priority = priority;
+}
+
+void Component::set_message_id(const std::string &id)
+{
+    check_size(id, kAddressMax, "the message id");
+    check_no_break(id, "the message id");
+    msg_.message_id = id.empty() ? mime::generate_message_id(hostname()) : id;
+}
+
+void Component::set_message(const std::string &text, const std::string &options)
+{
+    check_size(text, kBodyMax, "the message text");
+    check_size(options, kListMax, "the option list");
+    std::string type = "text/plain";
+    for (auto &o : mime::parse_assoc(options, true)) {
+        if (!mime::iequals(o.name, "MIMEType")) throw Error(UPOP_E_MISC, "unknown SetMessage option '" + o.name + "' (only MIMEType)");
+        type = mime::to_lower(o.value);
+    }
+    if (type == "text/plain") msg_.text_plain = text;
+    else if (type == "text/html") msg_.text_html = text;
+    else throw Error(UPOP_E_MISC, "SetMessage takes MIMEType text/plain or text/html, not '" + type + "'");
+}
+
+void Component::clear_mail()
+{
+    msg_ = mime::Message{};
+    refusals_.clear();
+}
+
+int Component::send(const std::string &options)
+{
+    check_size(options, kListMax, "the option list");
+    uint64_t max_size = 0;
+    bool ignore_rcpt = false;
+    for (auto &o : mime::parse_assoc(options, true)) {
+        if (mime::iequals(o.name, "MaxSize")) {
+            try {
+                max_size = std::stoull(o.value);
+            } catch (...) {
+                throw Error(UPOP_E_MISC, "MaxSize must be a number of bytes, not '" + o.value + "'");
+            }
+        } else if (mime::iequals(o.name, "IgnoreRcptError")) {
+            auto b = mime::parse_bool(o.value.empty() ? "true" : o.value);
+            if (!b) throw Error(UPOP_E_MISC, "IgnoreRcptError must be True or False, not '" + o.value + "'");
+            ignore_rcpt = *b;
+        } else {
+            throw Error(UPOP_E_MISC, "unknown Send option '" + o.name + "' (MaxSize, IgnoreRcptError)");
+        }
+    }
+    if (!smtp_open()) {
+        smtp_.reset();
+        throw Error(UPOP_E_SECURITY, "not logged on to an SMTP server (call upop_connect with UPOP_SMTP first)");
+    }
+    if (!msg_.from) throw Error(UPOP_E_MISSING, "the message has no sender (SetFrom)");
+    if (msg_.to.empty() && msg_.cc.empty() && msg_.bcc.empty())
+        throw Error(UPOP_E_MISSING, "the message has no recipient (SetToList, SetCCList or SetBCCList)");
+    refusals_.clear();
+    cancel_.reset();
+
+    // Size check before anything goes to the server.
+    if (max_size) {
+        mime::Composer probe(msg_, msg_.to, msg_.cc);
+        uint64_t total = 0;
+        char buf[65536];
+        while (size_t n = probe.read(buf, sizeof buf)) total += n;
+        if (total > max_size)
+            throw Error(UPOP_E_SIZE, "the message is " + std::to_string(total) + " bytes, more than MaxSize " +
+                                         std::to_string(max_size));
+    }
+
+    struct Rcpt {
+        int list;
+        const mime::Address *a;
+    };
+    std::vector<Rcpt> rcpts;
+    for (auto &a : msg_.to) rcpts.push_back({0, &a});
+    for (auto &a : msg_.cc) rcpts.push_back({1, &a});
+    for (auto &a : msg_.bcc) rcpts.push_back({2, &a});
+    proto::Envelope env;
+    env.from = msg_.from->addr;
+    for (auto &r : rcpts) env.rcpts.push_back(r.a->addr);
+
+    try {
+        bool pipeline_data = ignore_rcpt || rcpts.size() == 1;
+        auto res = smtp_->envelope(env, pipeline_data);
+        auto quota = [](int c) { return c == 452 || c == 552; };
+        if (res.mail.code != 250) {
+            note_smtp_reply();
+            reply_code_ = res.mail.code;
+            reply_text_ = res.mail.text();
+            if (res.data && res.data->code == 354) smtp_->wire().close(); // cannot abort DATA politely
+            else smtp_->reset();
+            throw Error(quota(res.mail.code) ? UPOP_E_QUOTA : UPOP_E_PARAM,
+                        "the server refused the sender: " + std::to_string(res.mail.code) + " " + one_line(res.mail.text()));
+        }
+        std::vector<mime::Address> to_hdr, cc_hdr;
+        int refused = 0;
+        bool quota_hit = false;
+        for (size_t i = 0; i < rcpts.size(); ++i) {
+            const auto &r = res.rcpts[i];
+            if (r.code == 250 || r.code == 251) {
+                if (rcpts[i].list == 0) to_hdr.push_back(*rcpts[i].a);
+                if (rcpts[i].list == 1) cc_hdr.push_back(*rcpts[i].a);
+            } else {
+                ++refused;
+                quota_hit = quota_hit || quota(r.code);
+                refusals_.push_back({rcpts[i].list, rcpts[i].a->addr, r.code, one_line(r.text())});
+            }
+        }
+        bool all_refused = refused == static_cast<int>(rcpts.size());
+        if (refused && (all_refused || !ignore_rcpt)) {
+            reply_code_ = refusals_.front().code;
+            reply_text_ = refusals_.front().text;
+            if (res.data && res.data->code == 354) smtp_->wire().close();
+            else smtp_->reset();
+            if (quota_hit) throw Error(UPOP_E_QUOTA, "the server refused a recipient for quota reasons: " +
+                                                         refusals_.front().addr + " " + std::to_string(refusals_.front().code) +
+                                                         " " + refusals_.front().text);
+            throw Error(UPOP_E_PARAM, std::to_string(refused) + " of " + std::to_string(rcpts.size()) +
+                                          " recipients were refused (first: " + refusals_.front().addr + " " +
+                                          std::to_string(refusals_.front().code) + " " + refusals_.front().text + ")" +
+                                          (all_refused ? "" : " and IgnoreRcptError is not set") + "; nothing was sent");
+        }
+        proto::Reply data = res.data ? *res.data : smtp_->data_command();
+        if (data.code != 354) {
+            note_smtp_reply();
+            smtp_->reset();
+            throw Error(quota(data.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
+                        "the server refused DATA: " + std::to_string(data.code) + " " + one_line(data.text()));
+        }
+        mime::Composer composer(msg_, to_hdr, cc_hdr);
+        StringSource src(composer);
+        auto progress = [this](uint64_t done) {
+            return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), 0) == 0;
+        };
+        auto final_reply = smtp_->send_body(src, progress);
+        note_smtp_reply();
+        if (final_reply.code != 250)
+            throw Error(quota(final_reply.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
+                        "the server refused the message: " + std::to_string(final_reply.code) + " " +
+                            one_line(final_reply.text()));
+        return refused;
+    } catch (...) {
+        if (!smtp_open()) end_smtp_lifetime();
+        throw;
+    }
+}
+
+void Component::recipient_details(std::string &to, std::string &cc, std::string &bcc) const
+{
+    std::string *out[3] = {&to, &cc, &bcc};
+    for (auto *o : out) o->clear();
+    for (auto &r : refusals_) {
+        std::string &o = *out[r.list];
+        if (!o.empty()) o += mime::kGold;
+        o += r.addr + "=" + std::to_string(r.code);
+        o += mime::kGold;
+        o += r.text;
+    }
+}
+
+} // namespace upopmail

@@ -1,0 +1,86 @@
+// The UPOPMAIL object: two sessions, two security contexts, the message being composed, the
+// diagnostics of the last send. One method per operation; errors are thrown as upopmail::Error and
+// turned into statuses by c_api.cpp.
+#pragma once
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "mime/message.hpp"
+#include "net/cancel.hpp"
+#include "proto/smtp.hpp"
+#include "security/context.hpp"
+#include "trace/trace.hpp"
+#include "upopmail.h"
+
+namespace upopmail {
+
+class Component {
+public:
+    Component();
+    ~Component();
+
+    // security context
+    void set_security(const std::string &properties, const std::string &parameters);
+    void get_security(int32_t n, const std::string &server, std::string &properties, std::string &runtime);
+
+    // sessions
+    void connect(int server, const std::string &connection, const std::string &user, const std::string &password);
+    void disconnect(int server);
+
+    // composing
+    void set_list(std::vector<mime::Address> mime::Message::*field, const std::string &list);
+    void set_from(const std::string &address);
+    void set_reply_to(const std::string &address);
+    void set_subject(const std::string &subject);
+    void set_priority(int32_t priority);
+    void set_message_id(const std::string &id);
+    void set_message(const std::string &text, const std::string &options);
+    void clear_mail();
+    int send(const std::string &options);
+
+    // diagnostics
+    int32_t reply_code() const { return reply_code_; }
+    const std::string &reply_text() const { return reply_text_; }
+    void recipient_details(std::string &to, std::string &cc, std::string &bcc) const;
+
+    // beyond the original
+    void set_option(const std::string &name, const std::string &value);
+    void set_trace(upop_trace_fn fn, void *user) { tracer_.set_callback(fn, user); }
+    void set_progress(upop_progress_fn fn, void *user) { progress_ = fn, progress_user_ = user; }
+    net::Canceller &canceller() { return cancel_; }
+
+    std::string last_error;
+
+private:
+    security::Context &context(int server) { return server == UPOP_POP ? pop_ctx_ : smtp_ctx_; }
+    bool smtp_open() const;
+    void end_smtp_lifetime() noexcept;
+    void note_smtp_reply();
+    std::string hostname() const;
+
+    trace::Tracer tracer_;
+    net::Canceller cancel_;
+    security::Context smtp_ctx_{UPOP_SMTP}, pop_ctx_{UPOP_POP};
+    std::unique_ptr<proto::SmtpSession> smtp_;
+
+    int timeout_ms_ = 60000;
+    bool allow_plaintext_ = false;
+    std::string ehlo_domain_;
+    std::string config_path_;
+    upop_progress_fn progress_ = nullptr;
+    void *progress_user_ = nullptr;
+
+    mime::Message msg_;
+    int32_t reply_code_ = 0;
+    std::string reply_text_;
+    struct Refusal {
+        int list; // 0 to, 1 cc, 2 bcc
+        std::string addr;
+        int code;
+        std::string text;
+    };
+    std::vector<Refusal> refusals_;
+};
+
+} // namespace upopmail

@@ -1,0 +1,198 @@
+#include "proto/smtp.hpp"
+
+#include <cctype>
+
+#include "error.hpp"
+#include "mime/list.hpp"
+#include "proto/dotstuff.hpp"
+#include "upopmail.h"
+
+namespace upopmail::proto {
+
+namespace {
+constexpr SaslFraming kSmtpSasl{334, 235, 512};
+
+bool is_code(std::string_view l)
+{
+    return l.size() >= 3 && std::isdigit((unsigned char)l[0]) && std::isdigit((unsigned char)l[1]) &&
+           std::isdigit((unsigned char)l[2]) && (l.size() == 3 || l[3] == ' ' || l[3] == '-');
+}
+} // namespace
+
+SmtpSession::SmtpSession(trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms, std::string ehlo_domain)
+    : Session(UPOP_SMTP, tracer, cancel, timeout_ms, kSmtpSasl), ehlo_domain_(std::move(ehlo_domain))
+{
+}
+
+Reply SmtpSession::read_reply()
+{
+    Reply r;
+    size_t bytes = 0;
+    for (;;) {
+        std::string line = wire_.read_line();
+        wire_.trace_in(line);
+        if (!is_code(line)) {
+            wire_.close();
+            throw Error(UPOP_E_NETWORK, "the server " + wire_.peer() + " sent a malformed SMTP reply line: \"" +
+                                            trace::printable(line.substr(0, 80)) + "\"; connection closed");
+        }
+        int code = std::stoi(line.substr(0, 3));
+        if (r.lines.empty()) {
+            r.code = code;
+        } else if (code != r.code) {
+            wire_.close();
+            throw Error(UPOP_E_NETWORK, "the server " + wire_.peer() +
+                                            " changed the reply code inside a multi-line reply; connection closed");
+        }
+        bytes += line.size();
+        r.lines.push_back(line.size() > 4 ? line.substr(4) : std::string());
+        if (r.lines.size() > kMaxReplyLines || bytes > kMaxReplyBytes) {
+            wire_.close();
+            throw Error(UPOP_E_NETWORK, "the server " + wire_.peer() + " sent a reply of more than " +
+                                            std::to_string(kMaxReplyLines) + " lines or " +
+                                            std::to_string(kMaxReplyBytes) + " bytes; connection closed");
+        }
+        if (line.size() == 3 || line[3] == ' ') break;
+    }
+    last_ = r;
+    return r;
+}
+
+void SmtpSession::open(const net::Endpoint &ep, const net::TlsProfile &profile)
+{
+    wire_.connect(ep.host, ep.port);
+    if (ep.tls) wire_.start_tls(profile, ep.host);
+    Reply greeting = read_reply();
+    if (greeting.code != 220)
+        throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused the session: " +
+                                         std::to_string(greeting.code) + " " + trace::printable(greeting.text()));
+    refresh_capabilities();
+}
+
+void SmtpSession::refresh_capabilities()
+{
+    caps_.clear();
+    Reply r = command("EHLO " + ehlo_domain_);
+    if (r.code == 250) {
+        esmtp_ = true;
+        caps_.assign(r.lines.begin() + 1, r.lines.end());
+        return;
+    }
+    if (r.code >= 500 && r.code < 600) {
+        Reply h = command("HELO " + ehlo_domain_);
+        if (h.code == 250) {
+            esmtp_ = false;
+            wire_.trace_event("the server does not speak ESMTP (HELO accepted): no extensions");
+            return;
+        }
+        r = h;
+    }
+    throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused EHLO and HELO: " +
+                                     std::to_string(r.code) + " " + trace::printable(r.text()));
+}
+
+bool SmtpSession::has_mechanism(std::string_view mechanism) const
+{
+    for (auto &c : caps_) {
+        std::string_view l(c);
+        if (l.size() < 5 || !mime::iequals(l.substr(0, 4), "AUTH") || (l[4] != ' ' && l[4] != '=')) continue;
+        for (auto &m : mime::split_list(l.substr(5), false)) {
+            size_t s = 0;
+            while (s < m.size()) {
+                size_t e = m.find(' ', s);
+                if (e == std::string::npos) e = m.size();
+                if (mime::iequals(std::string_view(m).substr(s, e - s), mechanism)) return true;
+                s = e + 1;
+            }
+        }
+    }
+    return false;
+}
+
+uint64_t SmtpSession::max_size() const
+{
+    for (auto &c : caps_) {
+        if (c.size() > 5 && mime::iequals(std::string_view(c).substr(0, 5), "SIZE ")) {
+            try {
+                return std::stoull(c.substr(5));
+            } catch (...) {
+                return 0;
+            }
+        }
+    }
+    return 0;
+}
+
+EnvelopeResult SmtpSession::envelope(const Envelope &env, bool with_data)
+{
+    std::string mail = "MAIL FROM:<" + env.from + ">";
+    if (env.size && has_capability("SIZE")) mail += " SIZE=" + std::to_string(env.size);
+    if (env.eightbit && has_capability("8BITMIME")) mail += " BODY=8BITMIME";
+    if (env.smtputf8 && has_capability("SMTPUTF8")) mail += " SMTPUTF8";
+    std::vector<std::string> cmds{mail};
+    for (auto &r : env.rcpts) cmds.push_back("RCPT TO:<" + r + ">");
+    if (with_data) cmds.push_back("DATA");
+
+    EnvelopeResult res;
+    if (has_capability("PIPELINING")) {
+        std::string batch;
+        for (auto &c : cmds) {
+            wire_.tracer().line(UPOP_SMTP, '>', c);
+            batch += c;
+            batch += "\r\n";
+        }
+        wire_.trace_event("pipelined " + std::to_string(cmds.size()) + " commands in one write");
+        wire_.send_raw(batch);
+        res.mail = read_reply();
+        for (size_t i = 0; i < env.rcpts.size(); ++i) res.rcpts.push_back(read_reply());
+        if (with_data) res.data = read_reply();
+        return res;
+    }
+    res.mail = command(cmds[0]);
+    if (res.mail.code != 250) return res;
+    for (size_t i = 0; i < env.rcpts.size(); ++i) res.rcpts.push_back(command(cmds[i + 1]));
+    if (with_data) {
+        bool any = false;
+        for (auto &r : res.rcpts) any = any || (r.code == 250 || r.code == 251);
+        if (any) res.data = command("DATA");
+    }
+    return res;
+}
+
+Reply SmtpSession::send_body(BodySource &src, const std::function<bool(uint64_t)> &progress)
+{
+    DotStuffer stuffer;
+    std::string out;
+    std::vector<char> buf(64 * 1024);
+    uint64_t done = 0;
+    wire_.trace_event("sending message data");
+    for (;;) {
+        size_t n = src.read(buf.data(), buf.size());
+        if (n == 0) break;
+        out.clear();
+        stuffer.feed(std::string_view(buf.data(), n), out);
+        wire_.send_raw(out);
+        done += n;
+        if (progress && !progress(done)) {
+            wire_.close();
+            throw Error(UPOP_E_MISC, "sending was cancelled by the progress callback; connection closed");
+        }
+    }
+    out.clear();
+    stuffer.finish(out);
+    wire_.send_raw(out);
+    wire_.tracer().line(UPOP_SMTP, '>', "<" + std::to_string(done) + " bytes of message data>");
+    wire_.tracer().line(UPOP_SMTP, '>', ".");
+    return read_reply();
+}
+
+void SmtpSession::quit() noexcept
+{
+    try {
+        if (wire_.is_open()) command("QUIT");
+    } catch (...) {
+    }
+    wire_.close();
+}
+
+} // namespace upopmail::proto

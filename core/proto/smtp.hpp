@@ -1,0 +1,62 @@
+// The SMTP client session (RFC 5321): greeting, EHLO with HELO fallback, reply parsing, the mail
+// transaction with PIPELINING, DATA through the DotStuffer, QUIT.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <optional>
+
+#include "proto/session.hpp"
+
+namespace upopmail::proto {
+
+// Pull source of message bytes (CRLF or not: DATA normalises); read() returns 0 at the end.
+class BodySource {
+public:
+    virtual ~BodySource() = default;
+    virtual size_t read(char *buf, size_t cap) = 0;
+    virtual uint64_t size_hint() const { return 0; } // 0: unknown
+};
+
+struct Envelope {
+    std::string from;               // bare address
+    std::vector<std::string> rcpts; // bare addresses
+    uint64_t size = 0;              // SIZE= parameter when the server offers SIZE (0: none)
+    bool smtputf8 = false;
+    bool eightbit = false;
+};
+
+struct EnvelopeResult {
+    Reply mail;
+    std::vector<Reply> rcpts;
+    std::optional<Reply> data; // set when DATA went in the same batch
+};
+
+class SmtpSession : public Session {
+public:
+    SmtpSession(trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms, std::string ehlo_domain);
+
+    void open(const net::Endpoint &ep, const net::TlsProfile &profile) override;
+    void refresh_capabilities() override;
+    Reply read_reply() override;
+    void quit() noexcept override;
+    bool has_mechanism(std::string_view mechanism) const override;
+
+    bool esmtp() const { return esmtp_; }
+    // The SIZE limit the server announced (0: none or unknown).
+    uint64_t max_size() const;
+
+    // MAIL FROM and every RCPT TO in one write when the server offers PIPELINING (and DATA too
+    // when with_data), else one by one. Replies are read in order.
+    EnvelopeResult envelope(const Envelope &env, bool with_data);
+    Reply data_command() { return command("DATA"); }
+    // Streams the body (dot-stuffed, line endings normalised), the terminator, reads the reply.
+    // progress(done_bytes) returning false cancels (the connection is then closed).
+    Reply send_body(BodySource &src, const std::function<bool(uint64_t)> &progress);
+    Reply reset() { return command("RSET"); }
+
+private:
+    std::string ehlo_domain_;
+    bool esmtp_ = true;
+};
+
+} // namespace upopmail::proto

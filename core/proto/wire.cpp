@@ -1,0 +1,110 @@
+#include "proto/wire.hpp"
+
+#include "error.hpp"
+#include "upopmail.h"
+
+namespace upopmail::proto {
+
+Wire::Wire(int server, trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms)
+    : server_(server), tracer_(tracer), cancel_(cancel), timeout_ms_(timeout_ms),
+      stream_(std::make_unique<net::Stream>(cancel))
+{
+}
+
+Wire::~Wire() { close(); }
+
+net::Deadline Wire::deadline() const
+{
+    return net::Clock::now() + std::chrono::milliseconds(timeout_ms_);
+}
+
+void Wire::connect(const std::string &host, uint16_t port)
+{
+    host_ = host;
+    port_ = port;
+    tracer_.event(server_, "connecting to " + peer());
+    stream_->connect(host, port, deadline());
+    tracer_.event(server_, "connected to " + peer());
+}
+
+void Wire::start_tls(const net::TlsProfile &profile, const std::string &host)
+{
+    buf_.clear();
+    pos_ = 0;
+    stream_->start_tls(profile, host, deadline());
+    tracer_.event(server_, "TLS established: " + stream_->tls_description());
+}
+
+bool Wire::tls_active() const { return stream_->tls_active(); }
+bool Wire::is_open() const { return stream_->is_open(); }
+
+void Wire::close() noexcept
+{
+    if (stream_ && stream_->is_open()) {
+        stream_->close();
+        tracer_.event(server_, "connection closed");
+    }
+    buf_.clear();
+    pos_ = 0;
+}
+
+void Wire::send_line(std::string_view line, size_t visible)
+{
+    tracer_.sent_redacted(server_, line, visible);
+    std::string out;
+    out.reserve(line.size() + 2);
+    out.append(line);
+    out.append("\r\n");
+    stream_->write_all(out.data(), out.size(), deadline());
+}
+
+void Wire::send_raw(std::string_view data) { stream_->write_all(data.data(), data.size(), deadline()); }
+
+void Wire::fill()
+{
+    if (pos_ > 0 && pos_ == buf_.size()) {
+        buf_.clear();
+        pos_ = 0;
+    } else if (pos_ > 65536) {
+        buf_.erase(0, pos_);
+        pos_ = 0;
+    }
+    char tmp[16384];
+    size_t n = stream_->read_some(tmp, sizeof tmp, deadline());
+    buf_.append(tmp, n);
+}
+
+std::string Wire::read_line()
+{
+    size_t scanned = pos_;
+    for (;;) {
+        size_t lf = buf_.find('\n', scanned);
+        if (lf != std::string::npos) {
+            size_t len = lf - pos_;
+            if (len + 1 > kMaxLine) break;
+            std::string line = buf_.substr(pos_, len);
+            if (!line.empty() && line.back() == '\r') line.pop_back();
+            pos_ = lf + 1;
+            return line;
+        }
+        if (buf_.size() - pos_ > kMaxLine) break;
+        size_t seen = buf_.size() - pos_; // fill() may move the unread bytes to the front
+        try {
+            fill();
+        } catch (...) {
+            close();
+            throw;
+        }
+        scanned = pos_ + seen;
+    }
+    close();
+    throw Error(UPOP_E_NETWORK, "the server " + peer() + " sent a line longer than " +
+                                    std::to_string(kMaxLine) + " bytes; connection closed");
+}
+
+bool Wire::has_unread() const
+{
+    return pos_ < buf_.size() || stream_->tls_pending() > 0 || stream_->socket_readable_now();
+}
+
+} // namespace upopmail::proto

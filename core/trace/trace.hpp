@@ -1,0 +1,39 @@
+// The protocol trace: every line sent ('>') and received ('<') and every event ('*'), redacted
+// before anyone sees it. Goes to the application's callback and/or to the file named by the
+// UPOPMAIL_TRACE environment variable.
+#pragma once
+#include <cstdio>
+#include <string>
+#include <string_view>
+
+#include "upopmail.h"
+
+namespace upopmail::trace {
+
+class Tracer {
+public:
+    Tracer();
+    ~Tracer();
+    Tracer(const Tracer &) = delete;
+    Tracer &operator=(const Tracer &) = delete;
+
+    void set_callback(upop_trace_fn fn, void *user) { fn_ = fn, user_ = user; }
+    bool enabled() const { return fn_ || file_; }
+
+    // A line as it is (already redacted by the caller when it carries a secret).
+    void line(int server, char direction, std::string_view text);
+    // A line sent whose part after `visible` characters is a secret: shown as "<redacted>".
+    void sent_redacted(int server, std::string_view text, size_t visible);
+    void event(int server, std::string_view text) { line(server, '*', text); }
+
+private:
+    upop_trace_fn fn_ = nullptr;
+    void *user_ = nullptr;
+    std::FILE *file_ = nullptr;
+};
+
+// Control characters in server text are shown escaped so that a trace or error message cannot be
+// used to spoof a terminal (ESC sequences) or split lines.
+std::string printable(std::string_view text);
+
+} // namespace upopmail::trace
