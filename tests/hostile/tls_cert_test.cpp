@@ -1,0 +1,206 @@
+// tls_cert_test.cpp — server certificates are verified by default (SPEC §2.3, §4): wrong host,
+// untrusted self-signed, unknown root; verify_server=no is the explicit opt-out. Both STARTTLS and
+// implicit TLS ("TLS:host+port").
+#include "hostile/support.hpp"
+
+#include <string>
+
+using namespace hostile;
+
+namespace {
+
+/** STARTTLS offered; the handshake uses crt/key; then a benign server accepting AUTH PLAIN. */
+FakeServer::Script starttls_with(std::string crt, std::string key) {
+    return [crt, key](FakeConn& c) {
+        greet(c, {"STARTTLS", "AUTH PLAIN"});
+        c.expect("STARTTLS");
+        c.send("220 2.0.0 Ready to start TLS\r\n");
+        if (!c.start_tls(crt, key)) return;
+        serve_smtp(c, SmtpOpts{{"AUTH PLAIN"}, {}, "", "", true});
+    };
+}
+
+/** Implicit TLS: greeting and a benign server, inside TLS. */
+FakeServer::Script implicit_session() {
+    return [](FakeConn& c) {
+        c.send("220 fake.example ESMTP over TLS\r\n");
+        serve_smtp(c, SmtpOpts{{"AUTH PLAIN"}, {}, "", "", true});
+    };
+}
+
+struct Result {
+    int rc;
+    std::string err;
+};
+
+Result starttls_logon(FakeServer& srv, const std::string& config, bool with_auth = true,
+                      const std::string& host = "localhost") {
+    Handle h;
+    if (!config.empty()) h.use_config(config);
+    h.add("SMTP=STARTTLS");
+    if (with_auth) h.add("SMTP=AUTH PLAIN", creds_json());
+    int rc = upop_connect(h, UPOP_SMTP, (host + "+" + std::to_string(srv.port())).c_str(), "", "");
+    Result r{rc, h.err()};
+    if (rc == 0) CHECK(upop_disconnect(h, UPOP_SMTP) == 0);
+    h.close();
+    srv.join();
+    return r;
+}
+
+Result implicit_logon(FakeServer& srv, const std::string& config, const std::string& host = "localhost") {
+    Handle h;
+    if (!config.empty()) h.use_config(config);
+    int rc = upop_connect(h, UPOP_SMTP, ("TLS:" + host + "+" + std::to_string(srv.port())).c_str(), "", "");
+    Result r{rc, h.err()};
+    if (rc == 0) CHECK(upop_disconnect(h, UPOP_SMTP) == 0);
+    h.close();
+    srv.join();
+    return r;
+}
+
+bool mentions_name_mismatch(const std::string& err) {
+    std::string e = lower(err);
+    return contains(e, "match") || contains(e, "name");
+}
+
+} // namespace
+
+TEST_SUITE("hostile: TLS certificates") {
+
+TEST_CASE("positive controls: the CA-signed localhost certificate is accepted (STARTTLS and TLS:)") {
+    const TestCerts& certs = make_test_certs();
+    {
+        FakeServer srv(starttls_with(certs.server_crt, certs.server_key), 5s);
+        Result r = starttls_logon(srv, ca_config());
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == 0);
+        CHECK(srv.saw("AUTH PLAIN"));
+        CHECK(srv.failure_text() == "");
+    }
+    {
+        FakeServer srv(implicit_session(), TlsOpts{certs.server_crt, certs.server_key}, 5s);
+        Result r = implicit_logon(srv, ca_config());
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == 0);
+        CHECK(srv.saw("EHLO"));
+        CHECK(srv.failure_text() == "");
+    }
+}
+
+TEST_CASE("an IP address in the connection string is checked against the certificate's IP entries") {
+    const TestCerts& certs = make_test_certs();
+    {
+        FakeServer srv(implicit_session(), TlsOpts{certs.server_crt, certs.server_key}, 5s);
+        Result r = implicit_logon(srv, ca_config(), "127.0.0.1");
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == 0); // SAN IP:127.0.0.1
+    }
+    {
+        // The wrong certificate is CA-signed but names only wrong.example.invalid.
+        FakeServer srv(implicit_session(), TlsOpts{certs.wrong_crt, certs.wrong_key}, 5s);
+        Result r = implicit_logon(srv, ca_config(), "127.0.0.1");
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == UPOP_E_SECURITY);
+        CHECK(is_sentence(r.err));
+        CHECK_FALSE(srv.saw("EHLO"));
+    }
+}
+
+TEST_CASE("a trusted certificate for another host name: -8 naming the mismatch, no credentials") {
+    const TestCerts& certs = make_test_certs();
+    {
+        FakeServer srv(starttls_with(certs.wrong_crt, certs.wrong_key), 5s);
+        Result r = starttls_logon(srv, ca_config());
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == UPOP_E_SECURITY);
+        CHECK(is_sentence(r.err));
+        CHECK(mentions_name_mismatch(r.err));
+        CHECK_FALSE(credentials_sent(srv));
+        CHECK(srv.count("EHLO") == 1); // nothing sent inside the rejected TLS session
+    }
+    {
+        FakeServer srv(implicit_session(), TlsOpts{certs.wrong_crt, certs.wrong_key}, 5s);
+        Result r = implicit_logon(srv, ca_config());
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == UPOP_E_SECURITY);
+        CHECK(mentions_name_mismatch(r.err));
+        CHECK_FALSE(srv.saw("EHLO"));
+    }
+}
+
+TEST_CASE("an untrusted self-signed certificate: -8 (configured CA, and the system trust store)") {
+    const TestCerts& certs = make_test_certs();
+    for (std::string config : {ca_config(), std::string()}) {
+        CAPTURE(config);
+        {
+            FakeServer srv(starttls_with(certs.self_signed_crt, certs.self_signed_key), 5s);
+            Result r = starttls_logon(srv, config);
+            INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+            CHECK(r.rc == UPOP_E_SECURITY);
+            CHECK(is_sentence(r.err));
+            CHECK(contains(lower(r.err), "certif"));
+            CHECK_FALSE(credentials_sent(srv));
+        }
+        {
+            FakeServer srv(implicit_session(), TlsOpts{certs.self_signed_crt, certs.self_signed_key}, 5s);
+            Result r = implicit_logon(srv, config);
+            INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+            CHECK(r.rc == UPOP_E_SECURITY);
+            CHECK(contains(lower(r.err), "certif"));
+            CHECK_FALSE(srv.saw("EHLO"));
+        }
+    }
+}
+
+TEST_CASE("a certificate from a CA that is not the configured one: -8") {
+    const TestCerts& certs = make_test_certs();
+    std::string other = write_tls_config(certs.other_ca_crt);
+    FakeServer srv(starttls_with(certs.server_crt, certs.server_key), 5s);
+    Result r = starttls_logon(srv, other);
+    INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+    CHECK(r.rc == UPOP_E_SECURITY);
+    CHECK(is_sentence(r.err));
+    CHECK_FALSE(credentials_sent(srv));
+}
+
+TEST_CASE("verify_server=no in the default profile is the explicit opt-out: self-signed accepted") {
+    const TestCerts& certs = make_test_certs();
+    std::string no_verify = upop_fake::write_config("{\"default\":{\"verify_server\":\"no\"}}\n");
+    {
+        FakeServer srv(starttls_with(certs.self_signed_crt, certs.self_signed_key), 5s);
+        Result r = starttls_logon(srv, no_verify, /*with_auth=*/false);
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == 0);
+        CHECK(srv.count("EHLO") == 2);
+        CHECK(srv.saw("QUIT"));
+    }
+    {
+        FakeServer srv(implicit_session(), TlsOpts{certs.self_signed_crt, certs.self_signed_key}, 5s);
+        Result r = implicit_logon(srv, no_verify);
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == 0);
+        CHECK(srv.saw("QUIT"));
+    }
+}
+
+TEST_CASE("plain SMTP on a TLS: connection (server not speaking TLS) fails, never falls back") {
+    FakeServer srv([](FakeConn& c) {
+        c.send("220 fake.example ESMTP (no TLS here)\r\n");
+        serve_smtp(c, SmtpOpts{{"AUTH PLAIN"}, {}, "", "", true});
+    }, 5s);
+    Handle h;
+    h.trust_test_ca();
+    h.add("SMTP=AUTH PLAIN", creds_json());
+    int rc = h.connect_tls(srv);
+    std::string err = h.err();
+    h.close();
+    srv.join();
+    INFO("last_error: " << err << " | server: " << srv.failure_text());
+    CHECK(rc < 0);
+    CHECK(rc != UPOP_E_TIMEOUT); // the garbage "handshake" reply is an error, not a wait
+    CHECK(is_sentence(err));
+    CHECK_FALSE(srv.saw("EHLO"));
+    CHECK_FALSE(credentials_sent(srv));
+}
+
+} // TEST_SUITE
