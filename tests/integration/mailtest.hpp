@@ -128,9 +128,10 @@ struct Handle {
     std::vector<TraceLine> trace;
 
     Handle() {
+        const std::string &config = tls_config();  // FAILs the test first without the servers
         REQUIRE(upop_create(&h) == UPOP_OK);
         REQUIRE(h != nullptr);
-        REQUIRE(upop_set_option(h, "config", tls_config().c_str()) == UPOP_OK);
+        REQUIRE_MESSAGE(upop_set_option(h, "config", config.c_str()) == UPOP_OK, error());
         REQUIRE(upop_set_option(h, "timeout_ms", "20000") == UPOP_OK);
         REQUIRE(upop_set_trace(h, &Handle::on_trace, this) == UPOP_OK);
     }
