@@ -192,13 +192,13 @@ typedef int (*upopd_entry_fn)(uint32_t host_abi, uint32_t *plugin_abi,
 /** Convenience for a library with a static table of descriptors:
  *    UPOPD_DEFINE_ENTRY(my_drivers)   where my_drivers is `static const upopd_driver *const[]`. */
 #define UPOPD_DEFINE_ENTRY(table)                                                                 \
-    UPOPD_EXPORT int upopd_entry(uint32_t host_abi, uint32_t *plugin_abi,                         \
-                                 const upopd_driver *const **drivers, size_t *count)             \
+    UPOPD_EXPORT int upopd_entry(uint32_t upopd_host_abi_, uint32_t *upopd_plugin_abi_,           \
+                                 const upopd_driver *const **upopd_drivers_, size_t *upopd_count_) \
     {                                                                                            \
-        *plugin_abi = UPOPD_ABI_VERSION;                                                         \
-        if (host_abi < UPOPD_ABI_VERSION) return 1;                                              \
-        *drivers = (table);                                                                      \
-        *count = sizeof(table) / sizeof((table)[0]);                                             \
+        *upopd_plugin_abi_ = UPOPD_ABI_VERSION;                                                  \
+        if (upopd_host_abi_ < UPOPD_ABI_VERSION) return 1;                                       \
+        *upopd_drivers_ = (table);                                                               \
+        *upopd_count_ = sizeof(table) / sizeof((table)[0]);                                      \
         return 0;                                                                                \
     }
 

@@ -29,7 +29,7 @@ template <class F> int call(upop *h, F &&f, int memory_status = UPOP_E_MEMORY)
         return f(h->c);
     } catch (const upopmail::Error &e) {
         h->c.last_error = e.what();
-        return e.status();
+        return e.status() == upopmail::kProtocolError ? UPOP_E_NETWORK : e.status();
     } catch (const std::bad_alloc &) {
         h->c.last_error = "out of memory";
         return memory_status;

@@ -193,8 +193,9 @@ void Component::connect(int server, const std::string &connection, const std::st
         note_smtp_reply();
         smtp_->wire().close();
         smtp_.reset();
-        if (e.status() == UPOP_E_UNSUPPORTED || e.status() == UPOP_E_SECURITY) smtp_ctx_.mark_used();
-        throw;
+        int status = e.status() == kProtocolError ? UPOP_E_SECURITY : e.status();
+        if (status == UPOP_E_UNSUPPORTED || status == UPOP_E_SECURITY) smtp_ctx_.mark_used();
+        throw Error(status, e.what());
     }
 }
 

@@ -8,6 +8,11 @@
 // (API.md), and a namespace and a struct of the same name cannot both live in the global scope.
 namespace upopmail {
 
+// Internal status of a server that broke the protocol (malformed or oversized reply). It never
+// reaches the C ABI: the component maps it to -8 at logon ("the security context could not be
+// established") and to -9 elsewhere (the connection is closed).
+constexpr int kProtocolError = -1000;
+
 class Error : public std::runtime_error {
 public:
     Error(int status, std::string sentence) : std::runtime_error(std::move(sentence)), status_(status) {}

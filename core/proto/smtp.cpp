@@ -31,9 +31,9 @@ Reply SmtpSession::read_reply()
     for (;;) {
         std::string line = wire_.read_line();
         wire_.trace_in(line);
-        if (!is_code(line)) {
+        if (!is_code(line) || line.find('\0') != std::string::npos) {
             wire_.close();
-            throw Error(UPOP_E_NETWORK, "the server " + wire_.peer() + " sent a malformed SMTP reply line: \"" +
+            throw Error(kProtocolError, "the server " + wire_.peer() + " sent a malformed SMTP reply line: \"" +
                                             trace::printable(line.substr(0, 80)) + "\"; connection closed");
         }
         int code = std::stoi(line.substr(0, 3));
@@ -41,14 +41,14 @@ Reply SmtpSession::read_reply()
             r.code = code;
         } else if (code != r.code) {
             wire_.close();
-            throw Error(UPOP_E_NETWORK, "the server " + wire_.peer() +
+            throw Error(kProtocolError, "the server " + wire_.peer() +
                                             " changed the reply code inside a multi-line reply; connection closed");
         }
         bytes += line.size();
         r.lines.push_back(line.size() > 4 ? line.substr(4) : std::string());
         if (r.lines.size() > kMaxReplyLines || bytes > kMaxReplyBytes) {
             wire_.close();
-            throw Error(UPOP_E_NETWORK, "the server " + wire_.peer() + " sent a reply of more than " +
+            throw Error(kProtocolError, "the server " + wire_.peer() + " sent a reply of more than " +
                                             std::to_string(kMaxReplyLines) + " lines or " +
                                             std::to_string(kMaxReplyBytes) + " bytes; connection closed");
         }

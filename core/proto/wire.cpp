@@ -98,7 +98,7 @@ std::string Wire::read_line()
         scanned = pos_ + seen;
     }
     close();
-    throw Error(UPOP_E_NETWORK, "the server " + peer() + " sent a line longer than " +
+    throw Error(kProtocolError, "the server " + peer() + " sent a line longer than " +
                                     std::to_string(kMaxLine) + " bytes; connection closed");
 }
 

@@ -171,7 +171,7 @@ void Context::fail(proto::Session &session, std::vector<DriverInstance *> &opene
 {
     for (auto it = opened.rbegin(); it != opened.rend(); ++it) {
         DriverInstance *d = *it;
-        if (d->driver()->close && session.wire().is_open()) {
+        if (d->driver()->close) {
             d->host.session = &session;
             try {
                 d->driver()->close(d->state, host_api(), &d->host);
@@ -272,7 +272,7 @@ void Context::close_all(proto::Session *session) noexcept
         DriverInstance &d = **it;
         if (!d.opened) continue;
         d.opened = false;
-        if (!d.driver()->close || !session || !session->wire().is_open()) continue;
+        if (!d.driver()->close || !session) continue;
         d.host.session = session;
         try {
             d.driver()->close(d.state, host_api(), &d.host);
