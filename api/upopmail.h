@@ -240,8 +240,9 @@ UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user);
 typedef int (*upop_progress_fn)(void *user, int64_t done, int64_t total);
 UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user);
 
-/** Callable from any thread: the blocking call in progress on h (or the next one) returns
- *  promptly with -4 and closes its connection. Returns 0. */
+/** Callable from any thread: the blocking call in progress on h returns promptly with -4 and
+ *  closes its connection. When no call is blocking, the next blocking call on h is the one that
+ *  ends; a cancellation is consumed by the call it ended. Returns 0. */
 UPOP_API int upop_cancel(upop *h);
 
 /* ------------------------------------------------------------------ driver registry */

@@ -29,6 +29,8 @@ template <class F> int call(upop *h, F &&f, int memory_status = UPOP_E_MEMORY)
         return f(h->c);
     } catch (const upopmail::Error &e) {
         h->c.last_error = e.what();
+        // a cancellation is consumed by the blocking call it ended
+        if (e.status() == UPOP_E_TIMEOUT && h->c.canceller().cancelled()) h->c.canceller().reset();
         return e.status() == upopmail::kProtocolError ? UPOP_E_NETWORK : e.status();
     } catch (const std::bad_alloc &) {
         h->c.last_error = "out of memory";

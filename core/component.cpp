@@ -176,7 +176,6 @@ void Component::connect(int server, const std::string &connection, const std::st
         throw Error(UPOP_E_PARAM, "LogonSMTP takes no user name or password: SMTP authentication is done by a "
                                   "security driver (for example SMTP=AUTH PLAIN with user and password parameters)");
     smtp_.reset();
-    cancel_.reset();
     reply_code_ = 0;
     reply_text_.clear();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_SMTP);
@@ -311,7 +310,6 @@ int Component::send(const std::string &options)
     if (msg_.to.empty() && msg_.cc.empty() && msg_.bcc.empty())
         throw Error(UPOP_E_MISSING, "the message has no recipient (SetToList, SetCCList or SetBCCList)");
     refusals_.clear();
-    cancel_.reset();
 
     // Size check before anything goes to the server.
     if (max_size) {

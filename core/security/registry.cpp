@@ -65,8 +65,19 @@ std::vector<std::string> Registry::search_path() const
             }
         }
     }
+    // The install directory: <libdir>/upopmail/drivers beside the library that is running (so an
+    // installed tree can be moved), then the configured install directory.
+    Dl_info info{};
+    std::string self;
+    if (dladdr(reinterpret_cast<void *>(&driver_matches), &info) && info.dli_fname) {
+        std::error_code ec;
+        self = fs::weakly_canonical(info.dli_fname, ec).string();
+        if (!ec) out.push_back((fs::path(self).parent_path() / "upopmail" / "drivers").string());
+    }
     out.push_back(UPOPMAIL_INSTALL_DRIVER_DIR);
-    out.push_back(UPOPMAIL_BUILD_DRIVER_DIR);
+    // A build-tree run works without installing: only for a library inside the build tree.
+    std::string build_root = fs::path(UPOPMAIL_BUILD_DRIVER_DIR).parent_path().string();
+    if (!self.empty() && self.rfind(build_root + "/", 0) == 0) out.push_back(UPOPMAIL_BUILD_DRIVER_DIR);
     return out;
 }
 
