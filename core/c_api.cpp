@@ -170,18 +170,14 @@ UPOP_API int upop_set_message(upop *h, const char *text, const char *options)
     return call(h, [&](upopmail::Component &c) { return c.set_message(str(text), str(options)), UPOP_OK; });
 }
 
-UPOP_API int upop_add_attachment_from_file(upop *h, const char *, const char *)
+UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options)
 {
-    return call(h, [&](upopmail::Component &) -> int {
-        throw upopmail::Error(UPOP_E_MISC, "attachments are not implemented yet");
-    });
+    return call(h, [&](upopmail::Component &c) { return c.add_file(false, str(path), str(options)), UPOP_OK; });
 }
 
-UPOP_API int upop_add_inline_from_file(upop *h, const char *, const char *)
+UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options)
 {
-    return call(h, [&](upopmail::Component &) -> int {
-        throw upopmail::Error(UPOP_E_MISC, "inline objects are not implemented yet");
-    });
+    return call(h, [&](upopmail::Component &c) { return c.add_file(true, str(path), str(options)), UPOP_OK; });
 }
 
 UPOP_API int upop_send(upop *h, const char *options)
