@@ -171,4 +171,59 @@ TEST_CASE("no wire line is longer than 1000 octets, even for a 5000-character bo
     CHECK(longest <= 1000);
 }
 
+TEST_CASE("a server that accepts DATA after refusing every recipient never gets the body") {
+    // With PIPELINING the client sends MAIL, RCPT and DATA in one batch; a broken server then
+    // says 354 although no recipient was accepted. The body must not follow.
+    FakeServer srv([](FakeConn& c) {
+        greet(c, {"PIPELINING", "8BITMIME"});
+        c.expect("MAIL FROM:");
+        c.send("250 2.1.0 OK\r\n");
+        c.expect("RCPT TO:");
+        c.send("550 5.1.1 No such user\r\n");
+        std::string l = c.read_line();
+        if (l == "DATA") c.send("354 go on\r\n");
+        serve_smtp(c, SmtpOpts{{"PIPELINING", "8BITMIME"}, {}, "", "", true});
+    }, 5s);
+    Handle h;
+    REQUIRE(h.connect(srv) == 0);
+    REQUIRE(upop_set_from(h, "a@example.com") == 0);
+    REQUIRE(upop_set_to_list(h, "nobody@example.com") == 0);
+    REQUIRE(upop_set_message(h, "SECRET BODY TEXT\r\n", "") == 0);
+    int rc = upop_send(h, "");
+    std::string err = h.err();
+    h.close();
+    srv.join();
+    INFO("last_error: " << err << " | server: " << srv.failure_text());
+    CHECK(rc == UPOP_E_PARAM);
+    CHECK(is_sentence(err));
+    CHECK_FALSE(srv.received("SECRET BODY TEXT"));
+}
+
+TEST_CASE("DATA answered with 250 instead of 354: the body is not sent as commands") {
+    FakeServer srv([](FakeConn& c) {
+        greet(c, {"8BITMIME"});
+        c.expect("MAIL FROM:");
+        c.send("250 2.1.0 OK\r\n");
+        c.expect("RCPT TO:");
+        c.send("250 2.1.5 OK\r\n");
+        c.expect("DATA");
+        c.send("250 2.0.0 OK\r\n");
+        serve_smtp(c, SmtpOpts{{"8BITMIME"}, {}, "", "", true});
+    }, 5s);
+    Handle h;
+    REQUIRE(h.connect(srv) == 0);
+    REQUIRE(upop_set_from(h, "a@example.com") == 0);
+    REQUIRE(upop_set_to_list(h, "b@example.com") == 0);
+    REQUIRE(upop_set_message(h, "SECRET BODY TEXT\r\nMAIL FROM:<evil@example.com>\r\n", "") == 0);
+    int rc = upop_send(h, "");
+    std::string err = h.err();
+    h.close();
+    srv.join();
+    INFO("last_error: " << err << " | server: " << srv.failure_text());
+    CHECK(rc < 0);
+    CHECK(is_sentence(err));
+    CHECK_FALSE(srv.received("SECRET BODY TEXT"));
+    CHECK(srv.count("MAIL FROM:") == 1);
+}
+
 } // TEST_SUITE

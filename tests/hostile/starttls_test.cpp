@@ -227,7 +227,7 @@ namespace {
 FakeServer::Script split_caps() {
     return [](FakeConn& c) {
         const TestCerts& certs = make_test_certs();
-        greet(c, {"STARTTLS", "AUTH PLAIN"});
+        greet(c, {"PIPELINING", "STARTTLS", "AUTH PLAIN"});
         c.expect("STARTTLS");
         c.send("220 2.0.0 Ready to start TLS\r\n");
         if (!c.start_tls(certs.server_crt, certs.server_key)) return;
@@ -279,6 +279,94 @@ TEST_CASE("the post-TLS capabilities are used: AUTH LOGIN offered only after TLS
                                   "QUIT"};
     CHECK(lines == want);
     CHECK(srv.failure_text() == "");
+}
+
+} // TEST_SUITE
+
+TEST_SUITE("hostile: capability parsing and TLS twice") {
+
+TEST_CASE("the first EHLO line is the server's name, and look-alike keywords are not STARTTLS: -7") {
+    for (std::vector<std::string> reply :
+         {std::vector<std::string>{"250-STARTTLS\r\n", "250 AUTH PLAIN\r\n"},
+          std::vector<std::string>{"250-fake.example\r\n", "250-X-STARTTLS\r\n", "250-STARTTLSX\r\n",
+                                   "250-NOSTARTTLS\r\n", "250-AUTH STARTTLS\r\n", "250 8BITMIME STARTTLS\r\n"}}) {
+        std::string joined;
+        for (auto& l : reply) joined += l;
+        CAPTURE(joined);
+        FakeServer srv([joined](FakeConn& c) {
+            c.send("220 fake.example ESMTP\r\n");
+            c.expect("EHLO");
+            c.send(joined);
+            serve_smtp(c, SmtpOpts{{"AUTH PLAIN"}, {}, "", "", true});
+        }, 5s);
+        Handle h;
+        h.trust_test_ca();
+        h.add("SMTP=STARTTLS");
+        h.add("SMTP=AUTH PLAIN", creds_json());
+        int rc = h.connect(srv);
+        std::string err = h.err();
+        h.close();
+        srv.join();
+        INFO("last_error: " << err << " | server: " << srv.failure_text());
+        CHECK(rc == UPOP_E_UNSUPPORTED);
+        CHECK_FALSE(credentials_sent(srv));
+    }
+}
+
+TEST_CASE("look-alike SASL mechanism names do not make AUTH PLAIN supported: -7") {
+    FakeServer srv([](FakeConn& c) {
+        greet(c, {"AUTH PLAINX XPLAIN LOGIN-PLAIN", "AUTH=PLAIN-CLIENT-TOKEN", "PLAIN"});
+        serve_smtp(c, SmtpOpts{{}, {}, "", "", true});
+    }, 5s);
+    Handle h;
+    h.add("SMTP=AUTH PLAIN", creds_gold(/*allow_plaintext=*/true));
+    int rc = h.connect(srv);
+    std::string err = h.err();
+    h.close();
+    srv.join();
+    INFO("last_error: " << err << " | server: " << srv.failure_text());
+    CHECK(rc == UPOP_E_UNSUPPORTED);
+    CHECK_FALSE(credentials_sent(srv));
+}
+
+TEST_CASE("TLS is never started twice: a second STARTTLS advertised inside TLS is not used") {
+    const TestCerts& certs = make_test_certs();
+    FakeServer srv([&](FakeConn& c) {
+        greet(c, {"STARTTLS"});
+        // Inside TLS the server offers STARTTLS again.
+        serve_smtp(c, SmtpOpts{{"STARTTLS"}, {"STARTTLS", "AUTH PLAIN"}, certs.server_crt, certs.server_key, true});
+    }, 5s);
+    Handle h;
+    h.trust_test_ca();
+    h.add("SMTP=STARTTLS");
+    h.add("SMTP=STARTTLS");
+    int rc = h.connect(srv);
+    std::string err = h.err();
+    h.close();
+    srv.join();
+    INFO("last_error: " << err << " | server: " << srv.failure_text());
+    CHECK((rc == UPOP_E_SECURITY || rc == UPOP_E_UNSUPPORTED));
+    CHECK(is_sentence(err));
+    CHECK(srv.count("STARTTLS") == 1);
+}
+
+TEST_CASE("STARTTLS on an implicit TLS: connection is refused without sending STARTTLS") {
+    const TestCerts& certs = make_test_certs();
+    FakeServer srv([](FakeConn& c) {
+        c.send("220 fake.example ESMTP over TLS\r\n");
+        serve_smtp(c, SmtpOpts{{"STARTTLS", "AUTH PLAIN"}, {}, "", "", true});
+    }, TlsOpts{certs.server_crt, certs.server_key}, 5s);
+    Handle h;
+    h.trust_test_ca();
+    h.add("SMTP=STARTTLS");
+    int rc = h.connect_tls(srv);
+    std::string err = h.err();
+    h.close();
+    srv.join();
+    INFO("last_error: " << err << " | server: " << srv.failure_text());
+    CHECK((rc == UPOP_E_SECURITY || rc == UPOP_E_UNSUPPORTED));
+    CHECK(is_sentence(err));
+    CHECK_FALSE(srv.saw("STARTTLS"));
 }
 
 } // TEST_SUITE

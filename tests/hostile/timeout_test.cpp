@@ -129,4 +129,36 @@ TEST_CASE("upop_cancel during a stalled TLS handshake ends the logon with -4") {
     CHECK(is_sentence(err));
 }
 
+TEST_CASE("a cancel requested before the call ends the next blocking call with -4, and only that one") {
+    Handle h(60000);
+    int rc = 0;
+    {
+        FakeServer stalling([](FakeConn& c) {
+            c.send("220 fake.example ESMTP\r\n");
+            c.wait_for_close(8s);
+        }, 10s);
+        CHECK(upop_cancel(h) == 0);
+        auto fut = std::async(std::launch::async, [&] { return h.connect(stalling); });
+        bool returned = fut.wait_for(5s) == std::future_status::ready;
+        CHECK_MESSAGE(returned, "upop_connect did not return within 5 s of an earlier upop_cancel");
+        rc = fut.get();
+        std::string err = h.err();
+        INFO("last_error: " << err);
+        CHECK(rc == UPOP_E_TIMEOUT);
+        CHECK(is_sentence(err));
+    } // the call may end before it even connects: the server's destructor stops waiting for it
+
+    // The cancel was used up: the next logon works.
+    FakeServer good([](FakeConn& c) {
+        greet(c, {"8BITMIME"});
+        serve_smtp(c, SmtpOpts{{"8BITMIME"}, {}, "", "", true});
+    }, 5s);
+    rc = h.connect(good);
+    INFO("second logon: " << h.err());
+    CHECK(rc == 0);
+    CHECK(upop_disconnect(h, UPOP_SMTP) == 0);
+    h.close();
+    good.join();
+}
+
 } // TEST_SUITE
