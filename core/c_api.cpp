@@ -198,24 +198,75 @@ UPOP_API int upop_clear_mail(upop *h)
 }
 
 namespace {
-int not_yet(upop *h, const char *what)
+// Hands out the next part of a pending output: -16 while more remains.
+int next_part(std::string &pending, char *buf, size_t cap)
 {
-    return call(h, [&](upopmail::Component &) -> int {
-        throw upopmail::Error(UPOP_E_SECURITY, std::string(what) + ": not logged on to a POP3 server (POP3 is not implemented yet)");
-    });
+    if (!buf || cap == 0) throw upopmail::Error(UPOP_E_MISC, "the output buffer is NULL or has no room");
+    if (pending.size() < cap) {
+        std::memcpy(buf, pending.c_str(), pending.size() + 1);
+        pending.clear();
+        return UPOP_OK;
+    }
+    size_t n = cap - 1;
+    while (n > 0 && (static_cast<unsigned char>(pending[n]) & 0xC0) == 0x80) --n;
+    if (n == 0) n = cap - 1; // not UTF-8 at all: split where the buffer ends
+    std::memcpy(buf, pending.data(), n);
+    buf[n] = 0;
+    pending.erase(0, n);
+    return UPOP_E_MORE;
 }
 } // namespace
 
-UPOP_API int upop_list_mail(upop *h, char *, size_t) { return not_yet(h, "ListMail"); }
-UPOP_API int upop_list_mail_x(upop *h, char *, size_t) { return not_yet(h, "ListMailX"); }
+UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap)
+{
+    return call(h, [&](upopmail::Component &c) {
+        c.pending_list.clear();
+        c.pending_list_count = c.list_mail(c.pending_list);
+        int r = next_part(c.pending_list, list_info, cap);
+        return r == UPOP_E_MORE ? r : c.pending_list_count;
+    });
+}
+
+UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap)
+{
+    return call(h, [&](upopmail::Component &c) {
+        int r = next_part(c.pending_list, list_info, cap);
+        return r == UPOP_E_MORE ? r : c.pending_list_count;
+    });
+}
+
 UPOP_API int upop_get_mail(upop *h, int32_t, const char *, int64_t, char *, size_t, char *, size_t, char *, size_t)
 {
-    return not_yet(h, "GetMail");
+    return call(h, [&](upopmail::Component &) -> int {
+        throw upopmail::Error(UPOP_E_MISC, "GetMail (MIME decoding) is not implemented yet; use GetRawMail");
+    });
 }
-UPOP_API int upop_get_mail_x(upop *h, char *, size_t, char *, size_t, char *, size_t) { return not_yet(h, "GetMailX"); }
-UPOP_API int upop_get_raw_mail(upop *h, int32_t, int64_t, char *, size_t) { return not_yet(h, "GetRawMail"); }
-UPOP_API int upop_get_raw_mail_x(upop *h, char *, size_t) { return not_yet(h, "GetRawMailX"); }
-UPOP_API int upop_delete_mail(upop *h, int32_t) { return not_yet(h, "DeleteMail"); }
+
+UPOP_API int upop_get_mail_x(upop *h, char *, size_t, char *, size_t, char *, size_t)
+{
+    return call(h, [&](upopmail::Component &) -> int {
+        throw upopmail::Error(UPOP_E_MISC, "GetMailX (MIME decoding) is not implemented yet; use GetRawMail");
+    });
+}
+
+UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap)
+{
+    return call(h, [&](upopmail::Component &c) {
+        c.pending_raw.clear();
+        c.get_raw_mail(msg_nr, mail_size, c.pending_raw);
+        return next_part(c.pending_raw, message, cap);
+    });
+}
+
+UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap)
+{
+    return call(h, [&](upopmail::Component &c) { return next_part(c.pending_raw, message, cap); });
+}
+
+UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr)
+{
+    return call(h, [&](upopmail::Component &c) { return c.delete_mail(msg_nr), UPOP_OK; });
+}
 
 UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_message, size_t cap)
 {

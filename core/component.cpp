@@ -52,6 +52,7 @@ Component::Component() = default;
 
 Component::~Component()
 {
+    end_pop_lifetime();
     if (smtp_) {
         smtp_ctx_.close_all(smtp_.get());
         smtp_->quit();
@@ -122,7 +123,7 @@ void Component::set_security(const std::string &properties, const std::string &p
         else if (mime::iequals(items[i].value, "OPT")) mandatory = false;
         else throw Error(UPOP_E_PARAM, "USE must be MAND or OPT, not '" + items[i].value + "'");
     }
-    bool active = server == UPOP_SMTP ? smtp_open() : false;
+    bool active = server == UPOP_SMTP ? smtp_open() : pop_open();
     if (active || context(server).state() == security::Context::State::Locked)
         throw Error(UPOP_E_ACTIVE, std::string("the ") + (server == UPOP_SMTP ? "SMTP" : "POP") +
                                        " security context cannot change during a connection lifetime (log off first)");
@@ -170,7 +171,7 @@ void Component::connect(int server, const std::string &connection, const std::st
 {
     if (server != UPOP_SMTP && server != UPOP_POP)
         throw Error(UPOP_E_MISC, "the server type must be UPOP_SMTP (1) or UPOP_POP (2)");
-    if (server == UPOP_POP) throw Error(UPOP_E_ENTRY, "POP3 is not implemented yet");
+    if (server == UPOP_POP) return connect_pop(connection, user, password);
     if (smtp_open()) throw Error(UPOP_E_ACTIVE, "already logged on to an SMTP server (log off first)");
     if (!user.empty() || !password.empty())
         throw Error(UPOP_E_PARAM, "LogonSMTP takes no user name or password: SMTP authentication is done by a "
@@ -202,7 +203,7 @@ void Component::disconnect(int server)
 {
     if (server != UPOP_SMTP && server != UPOP_POP)
         throw Error(UPOP_E_MISC, "the server type must be UPOP_SMTP (1) or UPOP_POP (2)");
-    if (server == UPOP_POP) throw Error(UPOP_E_SECURITY, "not logged on to a POP3 server");
+    if (server == UPOP_POP) return disconnect_pop();
     if (!smtp_open()) {
         smtp_.reset();
         throw Error(UPOP_E_SECURITY, "not logged on to an SMTP server");

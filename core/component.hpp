@@ -8,6 +8,7 @@
 
 #include "mime/message.hpp"
 #include "net/cancel.hpp"
+#include "proto/pop3.hpp"
 #include "proto/smtp.hpp"
 #include "security/context.hpp"
 #include "trace/trace.hpp"
@@ -41,6 +42,14 @@ public:
     void clear_mail();
     int send(const std::string &options);
 
+    // receiving (core/component_pop.cpp)
+    int list_mail(std::string &out);
+    void get_raw_mail(int32_t n, int64_t mail_size, std::string &out);
+    void delete_mail(int32_t n);
+    // pending outputs of the X continuation protocol
+    std::string pending_list, pending_raw;
+    int pending_list_count = 0;
+
     // diagnostics
     int32_t reply_code() const { return reply_code_; }
     const std::string &reply_text() const { return reply_text_; }
@@ -57,6 +66,12 @@ public:
 private:
     security::Context &context(int server) { return server == UPOP_POP ? pop_ctx_ : smtp_ctx_; }
     bool smtp_open() const;
+    bool pop_open() const;
+    void connect_pop(const std::string &connection, const std::string &user, const std::string &password);
+    void disconnect_pop();
+    void end_pop_lifetime() noexcept;
+    proto::Pop3Session &pop_session(const char *op);
+    void check_msg_nr(int32_t n);
     void end_smtp_lifetime() noexcept;
     void note_smtp_reply();
     std::string hostname() const;
@@ -65,6 +80,7 @@ private:
     net::Canceller cancel_;
     security::Context smtp_ctx_{UPOP_SMTP}, pop_ctx_{UPOP_POP};
     std::unique_ptr<proto::SmtpSession> smtp_;
+    std::unique_ptr<proto::Pop3Session> pop_;
 
     int timeout_ms_ = 60000;
     bool allow_plaintext_ = false;

@@ -74,20 +74,20 @@ void Wire::fill()
     buf_.append(tmp, n);
 }
 
-std::string Wire::read_line()
+std::string Wire::read_line(size_t max)
 {
     size_t scanned = pos_;
     for (;;) {
         size_t lf = buf_.find('\n', scanned);
         if (lf != std::string::npos) {
             size_t len = lf - pos_;
-            if (len + 1 > kMaxLine) break;
+            if (len + 1 > max) break;
             std::string line = buf_.substr(pos_, len);
             if (!line.empty() && line.back() == '\r') line.pop_back();
             pos_ = lf + 1;
             return line;
         }
-        if (buf_.size() - pos_ > kMaxLine) break;
+        if (buf_.size() - pos_ > max) break;
         size_t seen = buf_.size() - pos_; // fill() may move the unread bytes to the front
         try {
             fill();
@@ -99,7 +99,7 @@ std::string Wire::read_line()
     }
     close();
     throw Error(kProtocolError, "the server " + peer() + " sent a line longer than " +
-                                    std::to_string(kMaxLine) + " bytes; connection closed");
+                                    std::to_string(max) + " bytes; connection closed");
 }
 
 bool Wire::has_unread() const

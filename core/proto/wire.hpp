@@ -37,7 +37,7 @@ public:
     void send_raw(std::string_view data);
     // Reads one line without its CRLF (a bare LF also ends a line). Throws Error(-9) on a line
     // longer than kMaxLine or on EOF, Error(-4) on time-out or cancellation.
-    std::string read_line();
+    std::string read_line(size_t max = kMaxLine);
     // Bytes received but not yet consumed: after a STARTTLS/STLS go-ahead, any is an injection.
     bool has_unread() const;
     // Traces a received line (the sessions decide when; multi-line bodies are not traced).

@@ -1,0 +1,262 @@
+// The receiving operations: LogonMail / LogoffMail, ListMail, GetRawMail, DeleteMail.
+#include <map>
+
+#include "component.hpp"
+#include "error.hpp"
+#include "mime/list.hpp"
+#include "net/endpoint.hpp"
+#include "net/tls_profile.hpp"
+
+namespace upopmail {
+
+namespace {
+
+std::string clean(std::string v)
+{
+    for (auto &c : v)
+        if (c == mime::kGold || c == '\r' || c == '\n' || c == '\t') c = ' ';
+    return std::string(mime::trim(v));
+}
+
+// Header fields of a header block (unfolded), by lower-case name; the first occurrence wins.
+std::map<std::string, std::string> header_fields(const std::vector<std::string> &lines)
+{
+    std::map<std::string, std::string> out;
+    std::string name, value;
+    auto flush = [&] {
+        if (!name.empty() && !out.count(name)) out[name] = value;
+        name.clear();
+        value.clear();
+    };
+    for (auto &l : lines) {
+        if (l.empty()) break;
+        if ((l[0] == ' ' || l[0] == '\t') && !name.empty()) {
+            value += " " + std::string(mime::trim(l));
+            continue;
+        }
+        flush();
+        auto colon = l.find(':');
+        if (colon == std::string::npos) continue;
+        name = mime::to_lower(mime::trim(std::string_view(l).substr(0, colon)));
+        value = std::string(mime::trim(std::string_view(l).substr(colon + 1)));
+    }
+    flush();
+    return out;
+}
+
+int priority_of(const std::map<std::string, std::string> &h)
+{
+    if (auto it = h.find("x-priority"); it != h.end()) {
+        auto v = mime::trim(it->second);
+        if (!v.empty() && v[0] >= '1' && v[0] <= '5') return v[0] - '0';
+    }
+    if (auto it = h.find("importance"); it != h.end()) {
+        if (mime::iequals(mime::trim(it->second), "high")) return 1;
+        if (mime::iequals(mime::trim(it->second), "low")) return 5;
+    }
+    return 3;
+}
+
+} // namespace
+
+bool Component::pop_open() const { return pop_ && pop_->wire().is_open(); }
+
+void Component::end_pop_lifetime() noexcept
+{
+    if (pop_) {
+        pop_ctx_.close_all(pop_.get());
+        pop_->wire().close(); // no QUIT: deletions are not committed when the connection is lost
+    }
+    pop_.reset();
+    if (pop_ctx_.state() == security::Context::State::Locked) pop_ctx_.mark_used();
+}
+
+void Component::connect_pop(const std::string &connection, const std::string &user, const std::string &password)
+{
+    if (pop_open()) throw Error(UPOP_E_ACTIVE, "already logged on to a POP3 server (log off first)");
+    for (auto *v : {&user, &password})
+        if (v->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+            throw Error(UPOP_E_PARAM, "the user name or password contains a line break or NUL byte");
+    pop_.reset();
+    pending_list.clear();
+    pending_raw.clear();
+    net::Endpoint ep = net::parse_endpoint(connection, UPOP_POP);
+    net::TlsConfig config = net::TlsConfig::load(config_path_);
+    const net::TlsProfile &profile = config.profile(ep.profile);
+    pop_ = std::make_unique<proto::Pop3Session>(tracer_, &cancel_, timeout_ms_);
+    try {
+        pop_->open(ep, profile);
+        auto outcome = pop_ctx_.establish(*pop_, config.default_profile());
+        if (!outcome.authenticated) {
+            // The default mechanism: LogonMail's user and password with USER/PASS.
+            if (user.empty())
+                throw Error(UPOP_E_PARAM, "no user name was given and no authenticating driver was used");
+            if (!pop_->tls_active() && !allow_plaintext_)
+                throw Error(UPOP_E_SECURITY, "USER/PASS would send the password to " + pop_->wire().peer() +
+                                                 " without TLS: connect with TLS:, add the STARTTLS driver to the POP "
+                                                 "context, or set the option allow_plaintext=true");
+            auto r = pop_->command("USER " + user);
+            if (r.code == 1) r = pop_->command("PASS " + password, 5);
+            if (r.code != 1)
+                throw Error(UPOP_E_PARAM, "the server " + pop_->wire().peer() + " refused the logon: -ERR " +
+                                              trace::printable(r.text()));
+        }
+        pop_ctx_.lock();
+    } catch (const Error &e) {
+        pop_ctx_.close_all(pop_.get());
+        pop_->wire().close();
+        pop_.reset();
+        int status = e.status() == kProtocolError ? UPOP_E_SECURITY : e.status();
+        if (status == UPOP_E_UNSUPPORTED || status == UPOP_E_SECURITY) pop_ctx_.mark_used();
+        throw Error(status, e.what());
+    }
+}
+
+void Component::disconnect_pop()
+{
+    if (!pop_open()) {
+        pop_.reset();
+        throw Error(UPOP_E_SECURITY, "not logged on to a POP3 server");
+    }
+    pop_ctx_.close_all(pop_.get());
+    pop_->quit(); // QUIT commits the deletions
+    pop_.reset();
+    pop_ctx_.mark_used();
+    pending_list.clear();
+    pending_raw.clear();
+}
+
+proto::Pop3Session &Component::pop_session(const char *op)
+{
+    if (!pop_open()) {
+        end_pop_lifetime();
+        throw Error(UPOP_E_SECURITY, std::string(op) + ": not logged on to a POP3 server (call upop_connect with UPOP_POP first)");
+    }
+    return *pop_;
+}
+
+int Component::list_mail(std::string &out)
+{
+    auto &s = pop_session("ListMail");
+    try {
+        auto stat = s.command("STAT");
+        if (stat.code != 1) throw Error(UPOP_E_RETRIEVAL, "the server refused STAT: -ERR " + trace::printable(stat.text()));
+        // "+OK count octets"
+        long count = std::strtol(stat.text().c_str(), nullptr, 10);
+        if (count < 0 || count > 1000000) throw Error(UPOP_E_RETRIEVAL, "the server reported an impossible message count");
+        std::map<long, std::string> sizes, uidls;
+        auto scan = [&](const char *cmd, std::map<long, std::string> &into) {
+            auto r = s.command(cmd);
+            if (r.code != 1) return;
+            s.read_multiline([&](std::string_view l) {
+                std::string line(l);
+                auto sp = line.find(' ');
+                if (sp == std::string::npos) return;
+                long n = std::strtol(line.c_str(), nullptr, 10);
+                if (n >= 1 && n <= count) into[n] = clean(line.substr(sp + 1));
+            }, 64ull * 1024 * 1024);
+        };
+        scan("LIST", sizes);
+        scan("UIDL", uidls);
+        // headers of every message with TOP n 0, pipelined in batches when offered
+        std::vector<std::string> items;
+        int entries = 0;
+        const long batch = s.pipelining() ? 64 : 1;
+        for (long first = 1; first <= count; first += batch) {
+            long last = std::min(count, first + batch - 1);
+            if (batch > 1) {
+                std::string cmds;
+                for (long n = first; n <= last; ++n) {
+                    std::string c = "TOP " + std::to_string(n) + " 0";
+                    s.wire().tracer().line(UPOP_POP, '>', c);
+                    cmds += c + "\r\n";
+                }
+                s.wire().send_raw(cmds);
+            }
+            for (long n = first; n <= last; ++n) {
+                auto r = batch > 1 ? s.read_reply() : s.command("TOP " + std::to_string(n) + " 0");
+                if (r.code != 1) continue; // deleted in this session, or no TOP
+                std::vector<std::string> lines;
+                s.read_multiline([&](std::string_view l) { lines.emplace_back(l); }, 4ull * 1024 * 1024);
+                auto h = header_fields(lines);
+                ++entries;
+                items.push_back("NMB=" + std::to_string(entries));
+                items.push_back("ID=" + std::to_string(n));
+                items.push_back("FROM=" + clean(h["from"]));
+                items.push_back("SUBJECT=" + clean(h["subject"]));
+                items.push_back("DATE=" + clean(h["date"]));
+                items.push_back("PRIORITY=" + std::to_string(priority_of(h)));
+                items.push_back("SIZE=" + sizes[n]);
+                if (uidls.count(n)) items.push_back("UIDL=" + uidls[n]);
+            }
+        }
+        out = mime::join_list(items);
+        return entries;
+    } catch (const Error &e) {
+        if (!pop_open()) end_pop_lifetime();
+        if (e.status() == kProtocolError) throw Error(UPOP_E_NETWORK, e.what());
+        throw;
+    }
+}
+
+void Component::check_msg_nr(int32_t n)
+{
+    if (n < 1) throw Error(UPOP_E_UNSUPPORTED, "message number " + std::to_string(n) + " is invalid (numbers start at 1)");
+}
+
+void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
+{
+    auto &s = pop_session("GetRawMail");
+    check_msg_nr(n);
+    try {
+        auto list = s.command("LIST " + std::to_string(n));
+        if (list.code != 1)
+            throw Error(UPOP_E_UNSUPPORTED, "there is no message number " + std::to_string(n) + ": -ERR " +
+                                                trace::printable(list.text()));
+        // "+OK n octets"
+        std::string t = list.text();
+        auto sp = t.find(' ');
+        uint64_t size = sp == std::string::npos ? 0 : std::strtoull(t.c_str() + sp + 1, nullptr, 10);
+        if (mail_size > 0 && size > static_cast<uint64_t>(mail_size))
+            throw Error(UPOP_E_SIZE, "message " + std::to_string(n) + " has " + std::to_string(size) +
+                                         " bytes, more than MailSize " + std::to_string(mail_size));
+        auto r = s.command("RETR " + std::to_string(n));
+        if (r.code != 1)
+            throw Error(UPOP_E_RETRIEVAL, "the server refused RETR " + std::to_string(n) + ": -ERR " +
+                                              trace::printable(r.text()));
+        out.clear();
+        out.reserve(size + size / 50);
+        bool cancelled = false;
+        s.read_multiline([&](std::string_view l) {
+            out.append(l);
+            out.append("\r\n");
+            if (progress_ && !cancelled &&
+                progress_(progress_user_, static_cast<int64_t>(out.size()), static_cast<int64_t>(size)) != 0)
+                cancelled = true;
+        });
+        s.wire().trace_event("received " + std::to_string(out.size()) + " bytes of message " + std::to_string(n));
+        if (cancelled) throw Error(UPOP_E_MISC, "GetRawMail was cancelled by the progress callback");
+    } catch (const Error &e) {
+        if (!pop_open()) end_pop_lifetime();
+        if (e.status() == kProtocolError) throw Error(UPOP_E_NETWORK, e.what());
+        throw;
+    }
+}
+
+void Component::delete_mail(int32_t n)
+{
+    auto &s = pop_session("DeleteMail");
+    check_msg_nr(n);
+    try {
+        auto r = s.command("DELE " + std::to_string(n));
+        if (r.code != 1)
+            throw Error(UPOP_E_UNSUPPORTED, "the server refused to delete message " + std::to_string(n) + ": -ERR " +
+                                                trace::printable(r.text()));
+    } catch (const Error &e) {
+        if (!pop_open()) end_pop_lifetime();
+        if (e.status() == kProtocolError) throw Error(UPOP_E_NETWORK, e.what());
+        throw;
+    }
+}
+
+} // namespace upopmail

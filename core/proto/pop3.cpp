@@ -1,0 +1,124 @@
+#include "proto/pop3.hpp"
+
+#include "error.hpp"
+#include "mime/list.hpp"
+#include "proto/dotstuff.hpp"
+#include "upopmail.h"
+
+namespace upopmail::proto {
+
+namespace {
+constexpr SaslFraming kPopSasl{2, 1, 255};
+}
+
+Pop3Session::Pop3Session(trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms)
+    : Session(UPOP_POP, tracer, cancel, timeout_ms, kPopSasl)
+{
+}
+
+Reply Pop3Session::read_reply()
+{
+    std::string line = wire_.read_line();
+    Reply r;
+    if (line.find('\0') != std::string::npos) {
+        wire_.close();
+        throw Error(kProtocolError, "the server " + wire_.peer() + " sent a NUL byte in a reply; connection closed");
+    }
+    if (line.rfind("+OK", 0) == 0 && (line.size() == 3 || line[3] == ' ')) {
+        r.code = 1;
+        r.lines.push_back(line.size() > 4 ? line.substr(4) : "");
+    } else if (line.rfind("-ERR", 0) == 0 && (line.size() == 4 || line[4] == ' ')) {
+        r.code = 0;
+        r.lines.push_back(line.size() > 5 ? line.substr(5) : "");
+    } else if (line == "+" || line.rfind("+ ", 0) == 0) {
+        r.code = 2;
+        r.lines.push_back(line.size() > 2 ? line.substr(2) : "");
+    } else {
+        wire_.trace_in(line);
+        wire_.close();
+        throw Error(kProtocolError, "the server " + wire_.peer() + " sent a malformed POP3 reply: \"" +
+                                        trace::printable(line.substr(0, 80)) + "\"; connection closed");
+    }
+    // a continuation carries SASL data, shown only as its length
+    wire_.trace_in(r.code == 2 ? "+ <" + std::to_string(r.lines[0].size()) + " bytes>" : line);
+    last_ = r;
+    return r;
+}
+
+void Pop3Session::open(const net::Endpoint &ep, const net::TlsProfile &profile)
+{
+    wire_.connect(ep.host, ep.port);
+    if (ep.tls) wire_.start_tls(profile, ep.host);
+    Reply greeting = read_reply();
+    if (greeting.code != 1)
+        throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused the session: -ERR " +
+                                         trace::printable(greeting.text()));
+    std::string g = greeting.text();
+    auto lt = g.find('<');
+    auto gt = lt == std::string::npos ? std::string::npos : g.find('>', lt);
+    if (gt != std::string::npos && g.find('@', lt) < gt) apop_ = g.substr(lt, gt - lt + 1);
+    refresh_capabilities();
+}
+
+void Pop3Session::refresh_capabilities()
+{
+    caps_.clear();
+    Reply r = command("CAPA");
+    if (r.code != 1) {
+        wire_.trace_event("the server has no CAPA: no extensions");
+        return;
+    }
+    std::vector<std::string> caps;
+    size_t bytes = 0;
+    read_multiline([&](std::string_view l) {
+        wire_.trace_in(l);
+        bytes += l.size();
+        if (caps.size() >= kMaxReplyLines || bytes > kMaxReplyBytes)
+            throw Error(kProtocolError, "the server " + wire_.peer() + " sent an oversized CAPA list");
+        caps.emplace_back(l);
+    }, kMaxReplyBytes + 1024);
+    caps_ = std::move(caps);
+}
+
+bool Pop3Session::has_mechanism(std::string_view mechanism) const
+{
+    for (auto &c : caps_) {
+        std::string_view l(c);
+        if (l.size() < 5 || !mime::iequals(l.substr(0, 5), "SASL ")) continue;
+        size_t s = 5;
+        while (s < l.size()) {
+            size_t e = l.find(' ', s);
+            if (e == std::string::npos) e = l.size();
+            if (mime::iequals(l.substr(s, e - s), mechanism)) return true;
+            s = e + 1;
+        }
+    }
+    return false;
+}
+
+void Pop3Session::read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes)
+{
+    uint64_t total = 0;
+    for (;;) {
+        std::string l = wire_.read_line(kMaxMessageLine);
+        if (l == ".") return;
+        total += l.size() + 2;
+        if (total > max_bytes) {
+            wire_.close();
+            throw Error(UPOP_E_RETRIEVAL, "the server " + wire_.peer() + " sent more than " + std::to_string(max_bytes) +
+                                              " bytes in one response; connection closed");
+        }
+        line(unstuff_line(l));
+    }
+}
+
+void Pop3Session::quit() noexcept
+{
+    try {
+        if (wire_.is_open()) command("QUIT");
+    } catch (...) {
+    }
+    wire_.close();
+}
+
+} // namespace upopmail::proto

@@ -1,0 +1,42 @@
+// The POP3 client session (RFC 1939, CAPA RFC 2449, STLS RFC 2595, AUTH RFC 5034): greeting with
+// the APOP timestamp, CAPA, status replies, bounded dot-unstuffed multi-line responses.
+#pragma once
+#include <cstdint>
+#include <functional>
+#include <string>
+#include <vector>
+
+#include "proto/session.hpp"
+
+namespace upopmail::proto {
+
+// Bound on one multi-line response (a whole message through RETR).
+constexpr uint64_t kMaxMessageBytes = 256ull * 1024 * 1024;
+// Bound on one line of a message (RFC 5322 says 998; real mail is sometimes longer).
+constexpr size_t kMaxMessageLine = 1024 * 1024;
+
+class Pop3Session : public Session {
+public:
+    Pop3Session(trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms);
+
+    void open(const net::Endpoint &ep, const net::TlsProfile &profile) override;
+    void refresh_capabilities() override;
+    Reply read_reply() override; // code 1 "+OK", 0 "-ERR", 2 "+ " (SASL continuation)
+    void quit() noexcept override;
+    bool has_mechanism(std::string_view mechanism) const override;
+
+    // The <...@...> timestamp of the greeting ("" when the server offers no APOP).
+    const std::string &apop_timestamp() const { return apop_; }
+
+    // Reads the lines of a multi-line response after its +OK, dot-unstuffed, up to the "."
+    // line; each line is given without CRLF. Throws Error(-11) beyond max_bytes.
+    void read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes = kMaxMessageBytes);
+    // Sends the commands in one write when the server offers PIPELINING, else one by one; returns
+    // the replies in order (used for commands whose replies are single lines).
+    bool pipelining() const { return has_capability("PIPELINING"); }
+
+private:
+    std::string apop_;
+};
+
+} // namespace upopmail::proto
