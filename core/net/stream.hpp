@@ -3,11 +3,14 @@
 //
 // Error mapping of every blocking call (each message names host+port):
 //   upopmail::Error(UPOP_E_NETWORK)   socket errors, connection closed, bad host name
-//   upopmail::Error(UPOP_E_TIMEOUT)   the deadline passed ("... timed out") or the Canceller fired
-//                                 ("... cancelled")
+//   upopmail::Error(UPOP_E_TIMEOUT)   the deadline passed ("... timed out") or the Canceller
+//                                     fired ("... cancelled")
 //   upopmail::Error(UPOP_E_SECURITY)  TLS handshake or certificate failures (start_tls only)
-// Any exception thrown by connect, start_tls, read_some or write_all closes the stream at once
-// (no close_notify): SPEC §4, a failed or timed-out connection is closed.
+// Any of these closes the stream at once (no close_notify): SPEC §4, a failed or timed-out
+// connection is closed. Only the UPOP_E_MISC misuse errors of start_tls (not connected, TLS
+// already active) leave the stream as it was. read_some / write_all on a closed stream throw
+// Error(UPOP_E_NETWORK, "the connection is closed"). While the Canceller is cancelled, every
+// blocking call fails at once with "... cancelled" (until Canceller::reset()).
 //
 // A Stream is used by one thread at a time; only its Canceller is touched from other threads.
 // Each Stream owns its own TLS state (entropy, DRBG, configuration, certificates).
@@ -109,7 +112,6 @@ private:
     std::unique_ptr<Tls> tls_;
     bool tls_up_ = false;
     std::string tls_warning_;
-
 };
 
 } // namespace upopmail::net
