@@ -1,7 +1,14 @@
 #include "mime/compose.hpp"
 
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
 #include <cstring>
 #include <ctime>
+#include <functional>
+#include <optional>
 #include <random>
 
 #include "error.hpp"
@@ -271,6 +278,86 @@ std::string base64_lines(std::string_view data)
     return out;
 }
 
+uint64_t base64_lines_size(uint64_t n)
+{
+    uint64_t enc = (n + 2) / 3 * 4;
+    return enc + (enc + 75) / 76 * 2;
+}
+
+namespace {
+
+bool printable_ascii(std::string_view s)
+{
+    for (unsigned char c : s)
+        if (c < 0x20 || c > 0x7E) return false;
+    return true;
+}
+
+std::string quote(std::string_view v)
+{
+    std::string q;
+    for (char c : v) {
+        if (c == '"' || c == '\\') q += '\\';
+        q += c;
+    }
+    return q;
+}
+
+// RFC 2231 attribute-char: anything else is %XX.
+std::string pct(std::string_view v)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : v) {
+        if ((c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') ||
+            std::strchr("!#$&+-.^_`|~", c)) {
+            out += static_cast<char>(c);
+        } else {
+            out += '%';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
+} // namespace
+
+std::string mime_parameter(std::string_view name, std::string_view value)
+{
+    const std::string n(name);
+    const size_t piece = 60; // raw or encoded characters per continuation line
+    if (printable_ascii(value)) {
+        std::string q = quote(value);
+        if (n.size() + q.size() + 3 <= 76) return ";\r\n " + n + "=\"" + q + "\"";
+        std::string out;
+        size_t k = 0;
+        for (size_t i = 0; i < value.size(); i += piece, ++k)
+            out += ";\r\n " + n + "*" + std::to_string(k) + "=\"" + quote(value.substr(i, piece)) + "\"";
+        return out;
+    }
+    std::string whole = pct(value);
+    if (n.size() + whole.size() + 9 <= 76) return ";\r\n " + n + "*=UTF-8''" + whole;
+    // continuations, split on character boundaries
+    std::string out;
+    size_t k = 0, i = 0;
+    while (i < value.size()) {
+        std::string enc;
+        size_t j = i;
+        while (j < value.size()) {
+            size_t l = std::min(utf8_len(static_cast<unsigned char>(value[j])), value.size() - j);
+            std::string e = pct(value.substr(j, l));
+            if (!enc.empty() && enc.size() + e.size() > piece) break;
+            enc += e;
+            j += l;
+        }
+        out += ";\r\n " + n + "*" + std::to_string(k) + "*=" + (k == 0 ? "UTF-8''" : "") + enc;
+        ++k;
+        i = j;
+    }
+    return out;
+}
+
 // ------------------------------------------------------------------ Composer
 
 namespace {
@@ -291,30 +378,75 @@ Body encode_text(const std::string &text)
         if (e - start > 998) long_line = true;
         start = e + 2;
     }
-    if (is_ascii(crlf) && !long_line) {
+    // "=_" starts every boundary: 7bit text holding it goes quoted-printable (which writes '=' as
+    // "=3D"), so no boundary can occur in any part.
+    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) {
         if (!crlf.empty() && (crlf.size() < 2 || crlf.compare(crlf.size() - 2, 2, "\r\n") != 0)) crlf += "\r\n";
         return {"7bit", crlf};
     }
     std::string qp = quoted_printable(crlf);
+    // a text without a final line break ends with a soft one: decoding gives the text back exactly
+    if (!crlf.empty() && crlf.compare(crlf.size() - std::min<size_t>(2, crlf.size()), 2, "\r\n") != 0) qp += "=\r\n";
     std::string b64 = base64_lines(crlf);
-    if (qp.size() <= b64.size()) {
-        if (qp.size() < 2 || qp.compare(qp.size() - 2, 2, "\r\n") != 0) qp += "\r\n";
-        return {"quoted-printable", qp};
-    }
+    if (is_ascii(crlf) || qp.size() <= b64.size()) return {"quoted-printable", qp};
     return {"base64", b64};
 }
 
 std::string boundary()
 {
-    // "=_" cannot occur in base64 or quoted-printable output, nor in 7bit text we checked.
+    // "=_" cannot occur in base64 or quoted-printable output, nor in 7bit text (see encode_text).
     return "=_upop_" + random_alnum(24);
 }
 
-std::string text_part(const std::string &type, const std::string &text)
+// One node of the MIME tree.
+struct Node {
+    std::string headers;        // Content-* header lines, each ending CRLF
+    std::string body;           // a leaf's literal encoded content
+    std::string path;           // or a file, base64
+    uint64_t size = 0;
+    std::string boundary;       // a multipart's
+    std::vector<Node> children; // a multipart's parts
+};
+
+Node text_node(const std::string &type, const std::string &text)
 {
     Body b = encode_text(text);
-    return "Content-Type: " + type + "; charset=utf-8\r\nContent-Transfer-Encoding: " + b.cte + "\r\n\r\n" +
-           b.content;
+    Node n;
+    n.headers = "Content-Type: " + type + "; charset=utf-8\r\nContent-Transfer-Encoding: " + b.cte + "\r\n";
+    n.body = std::move(b.content);
+    return n;
+}
+
+Node multipart(const std::string &subtype, std::vector<Node> children, const std::string &extra = "")
+{
+    Node n;
+    n.boundary = boundary();
+    n.headers = "Content-Type: multipart/" + subtype + extra + mime_parameter("boundary", n.boundary) + "\r\n";
+    n.children = std::move(children);
+    return n;
+}
+
+Node file_node(const FilePart &f, bool as_inline)
+{
+    struct stat st {};
+    if (::stat(f.path.c_str(), &st) != 0) {
+        int e = errno;
+        throw Error(UPOP_E_FILE, "the " + std::string(as_inline ? "inline object" : "attachment") + " '" + f.path +
+                                     "' cannot be read: " + std::strerror(e));
+    }
+    if (!S_ISREG(st.st_mode))
+        throw Error(UPOP_E_FILE, "the " + std::string(as_inline ? "inline object" : "attachment") + " '" + f.path +
+                                     "' is no longer a regular file");
+    Node n;
+    n.path = f.path;
+    n.size = static_cast<uint64_t>(st.st_size);
+    std::string type = f.mime_type.empty() ? "application/octet-stream" : f.mime_type;
+    n.headers = "Content-Type: " + type + mime_parameter("name", f.filename) + "\r\n";
+    n.headers += "Content-Transfer-Encoding: base64\r\n";
+    n.headers += std::string("Content-Disposition: ") + (as_inline ? "inline" : "attachment") +
+                 mime_parameter("filename", f.filename) + "\r\n";
+    if (as_inline) n.headers += "Content-ID: <" + f.content_id + ">\r\n";
+    return n;
 }
 
 } // namespace
@@ -358,30 +490,148 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     }
     h += "MIME-Version: 1.0\r\n";
     (void)opts;
-    std::string body;
-    if (msg.text_plain && msg.text_html) {
-        std::string b = boundary();
-        h += "Content-Type: multipart/alternative; boundary=\"" + b + "\"\r\n\r\n";
-        body += "--" + b + "\r\n" + text_part("text/plain", *msg.text_plain);
-        body += "--" + b + "\r\n" + text_part("text/html", *msg.text_html);
-        body += "--" + b + "--\r\n";
-    } else if (msg.text_html) {
-        body = text_part("text/html", *msg.text_html);
-    } else {
-        body = text_part("text/plain", msg.text_plain.value_or(""));
+
+    // The tree: mixed -> [alternative -> [plain, related -> [html, inlines...]], attachments...],
+    // each level left out when it would hold a single part. Inline objects without HTML are ignored.
+    std::optional<Node> html;
+    if (msg.text_html) {
+        html = text_node("text/html", *msg.text_html);
+        if (!msg.inlines.empty()) {
+            std::vector<Node> parts;
+            parts.push_back(std::move(*html));
+            for (const auto &f : msg.inlines) parts.push_back(file_node(f, true));
+            html = multipart("related", std::move(parts), mime_parameter("type", "text/html"));
+        }
     }
-    pending_ = h + body;
+    Node core;
+    if (msg.text_plain && html) {
+        std::vector<Node> parts;
+        parts.push_back(text_node("text/plain", *msg.text_plain));
+        parts.push_back(std::move(*html));
+        core = multipart("alternative", std::move(parts));
+    } else if (html) {
+        core = std::move(*html);
+    } else {
+        core = text_node("text/plain", msg.text_plain.value_or(""));
+    }
+    Node top;
+    if (!msg.attachments.empty()) {
+        std::vector<Node> parts;
+        parts.push_back(std::move(core));
+        for (const auto &f : msg.attachments) parts.push_back(file_node(f, false));
+        top = multipart("mixed", std::move(parts));
+    } else {
+        top = std::move(core);
+    }
+
+    // Flatten into literal and file segments.
+    std::string lit = h;
+    auto flush = [&] {
+        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0});
+        lit.clear();
+    };
+    std::function<void(const Node &, bool)> emit = [&](const Node &n, bool is_top) {
+        lit += n.headers;
+        lit += "\r\n";
+        if (!n.children.empty()) {
+            if (is_top) lit += "This is a multi-part message in MIME format.\r\n";
+            for (const auto &c : n.children) {
+                lit += "--" + n.boundary + "\r\n";
+                emit(c, false);
+                lit += "\r\n";
+            }
+            lit += "--" + n.boundary + "--\r\n";
+        } else if (!n.path.empty()) {
+            flush();
+            segs_.push_back(Segment{{}, n.path, n.size});
+        } else {
+            lit += n.body;
+        }
+    };
+    emit(top, true);
+    flush();
+    for (const auto &s : segs_) size_ += s.path.empty() ? s.text.size() : base64_lines_size(s.file_size);
 }
 
-Composer::~Composer() = default;
+Composer::~Composer() { close_file(); }
 
-void Composer::build_head() {}
+void Composer::close_file()
+{
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+}
+
+// Reads the next piece of the current file (a multiple of 57 bytes, so each gives whole
+// 76-character lines) and encodes it into chunk_.
+void Composer::fill_file_chunk()
+{
+    const Segment &s = segs_[seg_];
+    if (fd_ < 0) {
+        fd_ = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+        if (fd_ < 0) {
+            int e = errno;
+            throw Error(UPOP_E_FILE, "the file '" + s.path + "' cannot be opened: " + std::strerror(e));
+        }
+    }
+    constexpr size_t kChunk = 57 * 1150; // 65550 bytes -> 1150 lines
+    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, file_left_));
+    std::string raw(want, '\0');
+    size_t got = 0;
+    while (got < want) {
+        ssize_t r = ::read(fd_, raw.data() + got, want - got);
+        if (r < 0 && errno == EINTR) continue;
+        if (r < 0) {
+            int e = errno;
+            close_file();
+            throw Error(UPOP_E_FILE, "reading the file '" + s.path + "' failed: " + std::strerror(e));
+        }
+        if (r == 0) {
+            close_file();
+            throw Error(UPOP_E_FILE, "the file '" + s.path + "' became shorter while the message was sent");
+        }
+        got += static_cast<size_t>(r);
+    }
+    file_left_ -= want;
+    chunk_ = base64_lines(raw);
+    chunk_pos_ = 0;
+}
 
 size_t Composer::read(char *buf, size_t cap)
 {
-    size_t n = std::min(cap, pending_.size() - pos_);
-    std::memcpy(buf, pending_.data() + pos_, n);
-    pos_ += n;
+    size_t n = 0;
+    while (n < cap && seg_ < segs_.size()) {
+        Segment &s = segs_[seg_];
+        if (s.path.empty()) {
+            size_t k = std::min(cap - n, s.text.size() - off_);
+            std::memcpy(buf + n, s.text.data() + off_, k);
+            n += k;
+            off_ += k;
+            if (off_ == s.text.size()) {
+                ++seg_;
+                off_ = 0;
+            }
+            continue;
+        }
+        if (chunk_pos_ == chunk_.size()) {
+            if (fd_ < 0 && off_ == 0) {
+                file_left_ = s.file_size;
+                off_ = 1; // started
+            }
+            if (file_left_ == 0) {
+                close_file();
+                chunk_.clear();
+                chunk_pos_ = 0;
+                off_ = 0;
+                ++seg_;
+                continue;
+            }
+            fill_file_chunk();
+        }
+        size_t k = std::min(cap - n, chunk_.size() - chunk_pos_);
+        std::memcpy(buf + n, chunk_.data() + chunk_pos_, k);
+        n += k;
+        chunk_pos_ += k;
+    }
     return n;
 }
 

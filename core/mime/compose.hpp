@@ -1,6 +1,7 @@
 // The composer: turns a Message into the bytes of an RFC 5322 + MIME message, pulled in chunks
 // (so attachments can stream from disk). Lines end in CRLF; dot-stuffing is the protocol's job.
 #pragma once
+#include <cstdint>
 #include <memory>
 #include <string>
 #include <vector>
@@ -16,20 +17,38 @@ struct ComposeOptions {
 class Composer {
 public:
     // to_header / cc_header: the addresses written into To: and Cc: (refused ones left out).
+    // Looks at every attachment and inline file (size); throws Error(UPOP_E_FILE) when one is gone.
     Composer(const Message &msg, std::vector<Address> to_header, std::vector<Address> cc_header,
              ComposeOptions opts = {});
     ~Composer();
+    Composer(const Composer &) = delete;
+    Composer &operator=(const Composer &) = delete;
     // Copies up to cap bytes; 0 at the end. Throws Error(UPOP_E_FILE) if an attachment fails.
+    // File contents are read from disk as they are needed (never a whole file in memory).
     size_t read(char *buf, size_t cap);
+    // The exact number of bytes read() produces over the whole message.
+    uint64_t size() const { return size_; }
     // Does the message need 8BITMIME / SMTPUTF8?
     bool needs_8bit() const { return eightbit_; }
 
 private:
-    void build_head();
-    std::string pending_;
-    size_t pos_ = 0;
+    // The message is a sequence of literal text and base64-encoded files.
+    struct Segment {
+        std::string text;       // literal bytes (when path is empty)
+        std::string path;       // a file, sent base64 in 76-character lines
+        uint64_t file_size = 0; // bytes of the file sent (as seen when the composer was made)
+    };
+    void fill_file_chunk();
+    void close_file();
+    std::vector<Segment> segs_;
+    size_t seg_ = 0;     // current segment
+    size_t off_ = 0;     // offset in a literal segment
+    std::string chunk_;  // encoded bytes of the current file not yet handed out
+    size_t chunk_pos_ = 0;
+    int fd_ = -1;
+    uint64_t file_left_ = 0;
+    uint64_t size_ = 0;
     bool eightbit_ = false;
-    bool done_ = false;
 };
 
 // RFC 2047 for unstructured header text (e.g. Subject): "Subject: " + value, folded, CRLF-less.
@@ -44,5 +63,11 @@ std::string generate_message_id(const std::string &hostname);
 std::string normalise_crlf(std::string_view text);
 std::string quoted_printable(std::string_view text_crlf);
 std::string base64_lines(std::string_view data); // 76-character lines, CRLF
+// Bytes of base64_lines() for n input bytes.
+uint64_t base64_lines_size(uint64_t n);
+// A MIME parameter (RFC 2045 / RFC 2231): '; name="value"' for printable ASCII, RFC 2231
+// 'name*=UTF-8\'\'%XX' otherwise, split into continuations (name*0, name*1...) when long. Each
+// parameter is preceded by ";\r\n " so headers stay folded.
+std::string mime_parameter(std::string_view name, std::string_view value);
 
 } // namespace upopmail::mime

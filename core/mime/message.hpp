@@ -26,6 +26,7 @@ struct FilePart {
     std::string mime_type;
     std::string content_id; // inline parts
     std::string filename;   // the name shown to the recipient (base name of path)
+    uint64_t size = 0;      // bytes when added (the composer looks again when it starts)
 };
 
 struct Message {
