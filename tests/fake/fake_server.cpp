@@ -354,6 +354,19 @@ bool FakeConn::wait_for_close(std::chrono::milliseconds limit) {
     return true;
 }
 
+bool FakeConn::stall(std::chrono::milliseconds limit) {
+    if (fd_ < 0) return true;
+    auto deadline = Clock::now() + limit;
+    for (;;) {
+        pollfd p[2] = {{fd_, POLLRDHUP, 0}, {owner_.stop_pipe_[0], POLLIN, 0}};
+        int n = ::poll(p, 2, remaining_ms(deadline));
+        if (n < 0 && errno == EINTR) continue;
+        if (n <= 0) return false;
+        if (p[1].revents & POLLIN) return false;
+        if (p[0].revents & (POLLRDHUP | POLLHUP | POLLERR)) return true;
+    }
+}
+
 void FakeConn::close() {
     if (fd_ < 0) return;
     if (tls_active()) {

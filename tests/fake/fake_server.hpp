@@ -72,6 +72,12 @@ public:
     bool wait_for_close();
     bool wait_for_close(std::chrono::milliseconds limit);
 
+    /** Stalls WITHOUT reading, so that what the client writes piles up in the socket buffers
+     *  until its writes block. Returns when the client closes the connection (as far as TCP can
+     *  tell while nothing is read), when the test ends (the FakeServer is destroyed), or after
+     *  limit. Records nothing. Returns true if the client closed the connection. */
+    bool stall(std::chrono::milliseconds limit);
+
     /** Closes the connection now (the client sees EOF). */
     void close();
 

@@ -4,6 +4,7 @@
 #include "hostile/support.hpp"
 
 #include <future>
+#include <memory>
 #include <string>
 
 using namespace hostile;
@@ -159,6 +160,112 @@ TEST_CASE("a cancel requested before the call ends the next blocking call with -
     CHECK(upop_disconnect(h, UPOP_SMTP) == 0);
     h.close();
     good.join();
+}
+
+namespace {
+
+/** About 20 MB of 7-bit text in two bodies: more than the loopback socket buffers hold. */
+void compose_big_message(Handle& h) {
+    std::string line(74, 'x');
+    line += "\r\n";
+    std::string body;
+    body.reserve(10000000);
+    while (body.size() + line.size() < 10000000) body += line;
+    REQUIRE(upop_set_from(h, "a@example.com") == 0);
+    REQUIRE(upop_set_to_list(h, "b@example.com") == 0);
+    REQUIRE(upop_set_message(h, body.c_str(), "MIMEType=text/plain") == 0);
+    REQUIRE(upop_set_message(h, body.c_str(), "MIMEType=text/html") == 0);
+}
+
+/** Accepts one envelope, says 354 and then stops reading. */
+FakeServer::Script accept_then_stop_reading(std::promise<void>* stalled) {
+    return [stalled](FakeConn& c) {
+        greet(c, {"8BITMIME"});
+        c.expect("MAIL FROM:");
+        c.send("250 2.1.0 OK\r\n");
+        c.expect("RCPT TO:");
+        c.send("250 2.1.5 OK\r\n");
+        c.expect("DATA");
+        c.send("354 go on\r\n");
+        if (stalled) stalled->set_value();
+        c.stall(9s); // ended early by the FakeServer's destructor
+    };
+}
+
+} // namespace
+
+TEST_CASE("timeout_ms=500: a server that stops reading during DATA cannot block the send") {
+    Handle h(500);
+    int rc = 0;
+    std::string err;
+    {
+        FakeServer srv(accept_then_stop_reading(nullptr), 10s);
+        REQUIRE(h.connect(srv) == 0);
+        compose_big_message(h);
+        auto fut = std::async(std::launch::async, [&] { return upop_send(h, ""); });
+        bool returned = fut.wait_for(5s) == std::future_status::ready;
+        CHECK_MESSAGE(returned, "upop_send did not return within 5 s although timeout_ms=500");
+        rc = fut.get();
+        err = h.err();
+    }
+    INFO("last_error: " << err);
+    CHECK(rc == UPOP_E_TIMEOUT);
+    CHECK(is_sentence(err));
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_E_NOT_LOGGED_ON); // the time-out closed it
+}
+
+TEST_CASE("upop_cancel ends a send blocked on a server that stopped reading") {
+    Handle h(60000);
+    int rc = 0;
+    std::string err;
+    {
+        std::promise<void> stalled;
+        auto stalled_f = stalled.get_future();
+        FakeServer srv(accept_then_stop_reading(&stalled), 10s);
+        REQUIRE(h.connect(srv) == 0);
+        compose_big_message(h);
+        auto fut = std::async(std::launch::async, [&] { return upop_send(h, ""); });
+        REQUIRE(stalled_f.wait_for(5s) == std::future_status::ready);
+        CHECK(upop_cancel(h) == 0);
+        bool returned = fut.wait_for(5s) == std::future_status::ready;
+        CHECK_MESSAGE(returned, "upop_send did not return within 5 s of upop_cancel");
+        rc = fut.get();
+        err = h.err();
+    }
+    INFO("last_error: " << err);
+    CHECK(rc == UPOP_E_TIMEOUT);
+    CHECK(is_sentence(err));
+}
+
+TEST_CASE("a server that never answers QUIT cannot hold upop_disconnect or upop_destroy") {
+    for (bool via_destroy : {false, true}) {
+        CAPTURE(via_destroy);
+        FakeServer srv([](FakeConn& c) {
+            greet(c, {"8BITMIME"});
+            c.expect("QUIT");
+            c.wait_for_close(4s); // no 221
+        }, 5s);
+        auto h = std::make_unique<Handle>(300);
+        REQUIRE(h->connect(srv) == 0);
+        auto fut = std::async(std::launch::async, [&] {
+            if (via_destroy) {
+                h->close();
+                return 0;
+            }
+            return upop_disconnect(*h, UPOP_SMTP);
+        });
+        bool returned = fut.wait_for(5s) == std::future_status::ready;
+        CHECK_MESSAGE(returned, "logoff did not return within 5 s although timeout_ms=300");
+        int rc = fut.get();
+        if (!via_destroy) {
+            INFO("last_error: " << h->err());
+            CHECK(rc <= 0);
+            CHECK(upop_disconnect(*h, UPOP_SMTP) == UPOP_E_NOT_LOGGED_ON);
+        }
+        h.reset();
+        srv.join();
+        CHECK(srv.failure_text() == "");
+    }
 }
 
 } // TEST_SUITE
