@@ -235,17 +235,34 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap)
     });
 }
 
-UPOP_API int upop_get_mail(upop *h, int32_t, const char *, int64_t, char *, size_t, char *, size_t, char *, size_t)
+namespace {
+// The three outputs of GetMail, part by part: -16 while any of them has more.
+int mail_parts(upopmail::Component &c, char *header_list, size_t header_cap, char *text, size_t text_cap,
+               char *att_list, size_t att_cap)
 {
-    return call(h, [&](upopmail::Component &) -> int {
-        throw upopmail::Error(UPOP_E_MISC, "GetMail (MIME decoding) is not implemented yet; use GetRawMail");
+    int a = next_part(c.pending_headers, header_list, header_cap);
+    int b = next_part(c.pending_text, text, text_cap);
+    int d = next_part(c.pending_atts, att_list, att_cap);
+    return (a || b || d) ? UPOP_E_MORE : c.pending_mail_status;
+}
+} // namespace
+
+UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size, char *header_list,
+                           size_t header_cap, char *text, size_t text_cap, char *att_list, size_t att_cap)
+{
+    return call(h, [&](upopmail::Component &c) {
+        c.pending_headers.clear(), c.pending_text.clear(), c.pending_atts.clear();
+        c.pending_mail_status = c.get_mail(msg_nr, str(att_loc), mail_size, c.pending_headers, c.pending_text,
+                                           c.pending_atts);
+        return mail_parts(c, header_list, header_cap, text, text_cap, att_list, att_cap);
     });
 }
 
-UPOP_API int upop_get_mail_x(upop *h, char *, size_t, char *, size_t, char *, size_t)
+UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text, size_t text_cap,
+                             char *att_list, size_t att_cap)
 {
-    return call(h, [&](upopmail::Component &) -> int {
-        throw upopmail::Error(UPOP_E_MISC, "GetMailX (MIME decoding) is not implemented yet; use GetRawMail");
+    return call(h, [&](upopmail::Component &c) {
+        return mail_parts(c, header_list, header_cap, text, text_cap, att_list, att_cap);
     });
 }
 
