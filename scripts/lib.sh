@@ -45,10 +45,36 @@ upop_build() {
     cmake --build "$UPOP_BUILD" -j2
 }
 
+# The port layout: start.sh's defaults (24110, 24587, ...) first; when a port is taken (another
+# checkout's servers on the same machine), a block of 14 consecutive ports from 24600-24993.
+_upop_port_layout() {  # _upop_port_layout BASE -> PORT_*=... assignments
+  local b=$1
+  echo "PORT_POP3=$b PORT_POP3S=$((b + 1)) PORT_SUBMISSION=$((b + 2))" \
+    "PORT_SUBMISSIONS=$((b + 3)) PORT_LMTP=$((b + 4)) PORT_STRICT_POP3=$((b + 5))" \
+    "PORT_STRICT_SUBMISSION=$((b + 6)) PORT_BAD_POP3=$((b + 7)) PORT_BAD_POP3S=$((b + 8))" \
+    "PORT_BAD_SUBMISSION=$((b + 9)) PORT_RELAY=$((b + 10)) PORT_PF_SMTP=$((b + 11))" \
+    "PORT_PF_SUBMISSION=$((b + 12)) PORT_PF_SMTPS=$((b + 13))"
+}
+
 upop_start_servers() {
   UPOP_SERVER_DIR=$(mktemp -d /tmp/upop.XXXXXX) || return 1
   upop_on_exit upop_stop_servers
-  upop_as_root "$UPOP_SERVERS/start.sh" "$UPOP_SERVER_DIR" || return 1
+  local base out rc layout
+  for base in default $(seq 24600 20 24980); do
+    layout=""
+    [ "$base" = default ] || layout=$(_upop_port_layout "$base")
+    # start.sh gives its daemons their own stdio, so capturing its output cannot hang
+    # shellcheck disable=SC2086
+    out=$(upop_as_root env $layout "$UPOP_SERVERS/start.sh" "$UPOP_SERVER_DIR" 2>&1)
+    rc=$?
+    printf '%s\n' "$out"
+    [ $rc -eq 0 ] && break
+    case $out in
+      *"already in use"*) echo "(trying another block of ports)" ;;
+      *) return 1 ;;
+    esac
+  done
+  [ $rc -eq 0 ] || return 1
   # every variable of env.sh goes to the tests (MAILTEST_*, PORT_*)
   set -a
   # shellcheck disable=SC1091
