@@ -141,8 +141,11 @@ typedef struct upopd_host_api {
     /** Connection facts: the host name and port of the connection string. */
     const char *(*server_host)(upopd_host *h);
     int (*server_port)(upopd_host *h);
+    /** The text of the server's greeting (SMTP 220 / POP3 +OK line), e.g. for the APOP
+     *  timestamp. */
+    const char *(*greeting)(upopd_host *h);
 
-    void *reserved[16];
+    void *reserved[15];
 } upopd_host_api;
 
 /** One driver. A library may describe several. Append-only: size tells how much a plugin

@@ -66,6 +66,8 @@ public:
     void sasl_cancel();
 
     const Reply &last_reply() const { return last_; }
+    // The greeting's text (without the code).
+    const std::string &greeting() const { return greeting_; }
 
 protected:
     SaslResult sasl_interpret(Reply r);
@@ -74,6 +76,7 @@ protected:
     SaslFraming framing_;
     std::vector<std::string> caps_;
     Reply last_;
+    std::string greeting_;
 };
 
 } // namespace upopmail::proto

@@ -63,6 +63,7 @@ void SmtpSession::open(const net::Endpoint &ep, const net::TlsProfile &profile)
     wire_.connect(ep.host, ep.port);
     if (ep.tls) wire_.start_tls(profile, ep.host);
     Reply greeting = read_reply();
+    greeting_ = greeting.text();
     if (greeting.code != 220)
         throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused the session: " +
                                          std::to_string(greeting.code) + " " + trace::printable(greeting.text()));

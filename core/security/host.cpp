@@ -231,6 +231,8 @@ const char *h_server_host(upopd_host *h)
 
 int h_server_port(upopd_host *h) { return h && h->session ? h->session->wire().port() : 0; }
 
+const char *h_greeting(upopd_host *h) { return h && h->session ? h->session->greeting().c_str() : ""; }
+
 const upopd_host_api kApi = {
     sizeof(upopd_host_api),
     UPOPD_ABI_VERSION,
@@ -254,6 +256,7 @@ const upopd_host_api kApi = {
     h_channel_binding,
     h_server_host,
     h_server_port,
+    h_greeting,
     {},
 };
 
