@@ -116,3 +116,53 @@ TEST_CASE("POP3: a wrong password is -2 and commands need a logon (-8)") {
     CHECK(upop_connect(h, UPOP_POP, pop_tls().c_str(), env().user.c_str(), "wrong-password") == UPOP_E_PARAM);
     CHECK(h.error().find("wrong-password") == std::string::npos);
 }
+
+TEST_CASE("POP3: DeleteMail then a dropped connection deletes nothing") {
+    std::string token = deliver("popdrop", "kept");
+    Handle h;
+    REQUIRE(upop_connect(h, UPOP_POP, pop_tls().c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK);
+    std::string list;
+    REQUIRE(list_all(h, list, 4096) >= 1);
+    int id = find_id(list, token);
+    REQUIRE(id > 0);
+    REQUIRE(upop_delete_mail(h, id) == UPOP_OK);
+    // the connection is cut before QUIT: upop_cancel ends the next blocking call and closes it
+    REQUIRE(upop_cancel(h) == UPOP_OK);
+    CHECK(upop_list_mail(h, &list[0], 2) == UPOP_E_TIMEOUT);
+    CHECK(upop_disconnect(h, UPOP_POP) == UPOP_E_SECURITY); // the lifetime ended with the connection
+
+    Handle again;
+    REQUIRE(upop_connect(again, UPOP_POP, pop_tls().c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK);
+    std::string after;
+    REQUIRE(list_all(again, after, 4096) >= 1);
+    int still = find_id(after, token);
+    CHECK(still > 0);
+    REQUIRE(upop_delete_mail(again, still) == UPOP_OK); // tidy up
+    CHECK(upop_disconnect(again, UPOP_POP) == UPOP_OK);
+}
+
+TEST_CASE("POP3: STLS + AUTH PLAIN, and APOP on a TLS connection, without USER/PASS") {
+    for (const char *driver : {"POP=AUTH PLAIN", "POP=APOP"}) {
+        CAPTURE(driver);
+        Handle h;
+        bool plain = std::string(driver).find("PLAIN") != std::string::npos;
+        if (plain) REQUIRE(upop_set_security(h, "POP=STARTTLS", "") == UPOP_OK);
+        REQUIRE_MESSAGE(upop_set_security(h, driver, credentials().c_str()) == UPOP_OK, h.error());
+        std::string conn = plain ? pop_plain() : pop_tls();
+        REQUIRE_MESSAGE(upop_connect(h, UPOP_POP, conn.c_str(), "", "") == UPOP_OK, h.error());
+        char props[UPOP_PROPERTIES_MAX], rt[UPOP_RUNTIME_INFO_MAX];
+        REQUIRE(upop_get_security(h, plain ? 2 : 1, "POP=", props, sizeof props, rt, sizeof rt) == UPOP_OK);
+        CHECK(std::string(rt) == "INUSE=TRUE");
+        for (auto &l : h.trace) {
+            CHECK(l.text.rfind("USER ", 0) == std::string::npos);
+            CHECK(l.text.find(env().pass) == std::string::npos);
+        }
+        CHECK(upop_disconnect(h, UPOP_POP) == UPOP_OK);
+    }
+}
+
+TEST_CASE("POP3: APOP with a wrong password is -2") {
+    Handle h;
+    REQUIRE(upop_set_security(h, "POP=APOP", credentials("not-the-password").c_str()) == UPOP_OK);
+    CHECK(upop_connect(h, UPOP_POP, pop_tls().c_str(), "", "") == UPOP_E_PARAM);
+}
