@@ -40,12 +40,14 @@ size_t utf8_len(unsigned char c)
 }
 
 // Encoded words of at most 75 characters, split on character boundaries.
-std::vector<std::string> encoded_words(std::string_view value)
+// first_max_raw: the first word's limit, smaller when it shares a line with a header name.
+std::vector<std::string> encoded_words(std::string_view value, size_t first_max_raw = 45)
 {
     std::vector<std::string> words;
-    const size_t max_raw = 45; // 45 bytes -> 60 base64 chars + 12 of "=?UTF-8?B??=" = 72
     size_t i = 0;
     while (i < value.size()) {
+        // 45 bytes -> 60 base64 chars + 12 of "=?UTF-8?B??=" = 72
+        const size_t max_raw = words.empty() ? first_max_raw : 45;
         size_t end = i;
         while (end < value.size()) {
             size_t l = utf8_len((unsigned char)value[end]);
@@ -137,9 +139,13 @@ std::string format_address(const Address &a)
 {
     if (a.display.empty()) return "<" + a.addr + ">";
     std::string name;
-    if (!is_ascii(a.display)) {
-        auto words = encoded_words(a.display);
-        for (size_t i = 0; i < words.size(); ++i) name += (i ? " " : "") + words[i];
+    // not ASCII, or too long to stay on one line quoted: encoded words, folded between them
+    if (!is_ascii(a.display) || a.display.size() > 60) {
+        auto words = encoded_words(a.display, 42);
+        for (size_t i = 0; i < words.size(); ++i) name += (i ? "\r\n " : "") + words[i];
+        // the address goes on a line of its own when the last word leaves no room for it
+        if (words.size() > 1 && 1 + words.back().size() + 2 + a.addr.size() + 2 > 78)
+            return name + "\r\n <" + a.addr + ">";
     } else if (needs_quoting(a.display)) {
         name = "\"";
         for (char c : a.display) {
@@ -183,7 +189,9 @@ std::string encode_header_text(std::string_view name, std::string_view value)
         }
         if (ok) return value.empty() ? out + " " : folded;
     }
-    auto words = encoded_words(value);
+    // the first word shares its line with "Name: "
+    size_t room = 78 > out.size() + 1 + 12 ? 78 - out.size() - 1 - 12 : 4;
+    auto words = encoded_words(value, std::max<size_t>(3, room / 4 * 3));
     for (size_t i = 0; i < words.size(); ++i) out += (i ? "\r\n " : " ") + words[i];
     return out;
 }
@@ -326,32 +334,43 @@ std::string pct(std::string_view v)
 std::string mime_parameter(std::string_view name, std::string_view value)
 {
     const std::string n(name);
-    const size_t piece = 60; // raw or encoded characters per continuation line
+    const size_t line = 78; // each continuation line, with its leading blank and trailing ';'
     if (printable_ascii(value)) {
         std::string q = quote(value);
-        if (n.size() + q.size() + 3 <= 76) return ";\r\n " + n + "=\"" + q + "\"";
+        if (1 + n.size() + q.size() + 4 <= line) return ";\r\n " + n + "=\"" + q + "\"";
         std::string out;
-        size_t k = 0;
-        for (size_t i = 0; i < value.size(); i += piece, ++k)
-            out += ";\r\n " + n + "*" + std::to_string(k) + "=\"" + quote(value.substr(i, piece)) + "\"";
+        size_t k = 0, i = 0;
+        while (i < value.size()) {
+            std::string prefix = " " + n + "*" + std::to_string(k) + "=\"";
+            std::string piece;
+            while (i < value.size()) {
+                std::string e = quote(value.substr(i, 1));
+                if (!piece.empty() && prefix.size() + piece.size() + e.size() + 2 > line) break;
+                piece += e;
+                ++i;
+            }
+            out += ";\r\n" + prefix + piece + "\"";
+            ++k;
+        }
         return out;
     }
     std::string whole = pct(value);
-    if (n.size() + whole.size() + 9 <= 76) return ";\r\n " + n + "*=UTF-8''" + whole;
+    if (1 + n.size() + 9 + whole.size() + 1 <= line) return ";\r\n " + n + "*=UTF-8''" + whole;
     // continuations, split on character boundaries
     std::string out;
     size_t k = 0, i = 0;
     while (i < value.size()) {
+        std::string prefix = " " + n + "*" + std::to_string(k) + "*=" + (k == 0 ? "UTF-8''" : "");
         std::string enc;
         size_t j = i;
         while (j < value.size()) {
             size_t l = std::min(utf8_len(static_cast<unsigned char>(value[j])), value.size() - j);
             std::string e = pct(value.substr(j, l));
-            if (!enc.empty() && enc.size() + e.size() > piece) break;
+            if (!enc.empty() && prefix.size() + enc.size() + e.size() + 1 > line) break;
             enc += e;
             j += l;
         }
-        out += ";\r\n " + n + "*" + std::to_string(k) + "*=" + (k == 0 ? "UTF-8''" : "") + enc;
+        out += ";\r\n" + prefix + enc;
         ++k;
         i = j;
     }
