@@ -185,10 +185,11 @@ UPOP_API int upop_send(upop *h, const char *options)
     return call(h, [&](upopmail::Component &c) { return c.send(str(options)); });
 }
 
-UPOP_API int upop_send_mail(upop *h, const char *, const char *, const char *, const char *, int64_t)
+UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
+                            const char *att_list, int64_t mail_size)
 {
-    return call(h, [&](upopmail::Component &) -> int {
-        throw upopmail::Error(UPOP_E_MISC, "SendMail is not implemented yet");
+    return call(h, [&](upopmail::Component &c) {
+        return c.send_mail(str(server), str(header_list), str(text), str(att_list), mail_size);
     });
 }
 

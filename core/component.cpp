@@ -303,37 +303,52 @@ int Component::send(const std::string &options)
             throw Error(UPOP_E_MISC, "unknown Send option '" + o.name + "' (MaxSize, IgnoreRcptError)");
         }
     }
+    return transmit(msg_, max_size, ignore_rcpt);
+}
+
+int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_rcpt)
+{
     if (!smtp_open()) {
         smtp_.reset();
         throw Error(UPOP_E_SECURITY, "not logged on to an SMTP server (call upop_connect with UPOP_SMTP first)");
     }
-    if (!msg_.from) throw Error(UPOP_E_MISSING, "the message has no sender (SetFrom)");
-    if (msg_.to.empty() && msg_.cc.empty() && msg_.bcc.empty())
+    if (!m.from) throw Error(UPOP_E_MISSING, "the message has no sender (SetFrom)");
+    if (m.to.empty() && m.cc.empty() && m.bcc.empty())
         throw Error(UPOP_E_MISSING, "the message has no recipient (SetToList, SetCCList or SetBCCList)");
     refusals_.clear();
 
-    // Size check before anything goes to the server.
-    if (max_size) {
-        mime::Composer probe(msg_, msg_.to, msg_.cc);
-        uint64_t total = 0;
-        char buf[65536];
-        while (size_t n = probe.read(buf, sizeof buf)) total += n;
-        if (total > max_size)
-            throw Error(UPOP_E_SIZE, "the message is " + std::to_string(total) + " bytes, more than MaxSize " +
-                                         std::to_string(max_size));
-    }
+    // The size is known before anything goes to the server: the composer measures every part
+    // (the headers written after RCPT can only get shorter when recipients are refused).
+    uint64_t size = mime::Composer(m, m.to, m.cc).size();
+    if (max_size && size > max_size)
+        throw Error(UPOP_E_SIZE, "the message is " + std::to_string(size) + " bytes, more than MaxSize " +
+                                     std::to_string(max_size));
+    if (uint64_t limit = smtp_->max_size(); limit && size > limit)
+        throw Error(UPOP_E_SIZE, "the message is " + std::to_string(size) + " bytes; the server " +
+                                     smtp_->wire().peer() + " accepts at most " + std::to_string(limit) + " (SIZE)");
 
     struct Rcpt {
         int list;
         const mime::Address *a;
     };
     std::vector<Rcpt> rcpts;
-    for (auto &a : msg_.to) rcpts.push_back({0, &a});
-    for (auto &a : msg_.cc) rcpts.push_back({1, &a});
-    for (auto &a : msg_.bcc) rcpts.push_back({2, &a});
+    for (auto &a : m.to) rcpts.push_back({0, &a});
+    for (auto &a : m.cc) rcpts.push_back({1, &a});
+    for (auto &a : m.bcc) rcpts.push_back({2, &a});
     proto::Envelope env;
-    env.from = msg_.from->addr;
+    env.from = m.from->addr;
     for (auto &r : rcpts) env.rcpts.push_back(r.a->addr);
+    env.size = size;
+    auto non_ascii = [](const std::string &a) {
+        for (unsigned char c : a)
+            if (c >= 0x80) return true;
+        return false;
+    };
+    env.smtputf8 = non_ascii(env.from);
+    for (auto &r : env.rcpts) env.smtputf8 = env.smtputf8 || non_ascii(r);
+    if (env.smtputf8 && !smtp_->has_capability("SMTPUTF8"))
+        throw Error(UPOP_E_PARAM, "an address has non-ASCII characters and the server " + smtp_->wire().peer() +
+                                      " does not offer SMTPUTF8");
 
     try {
         bool pipeline_data = ignore_rcpt || rcpts.size() == 1;
@@ -383,10 +398,11 @@ int Component::send(const std::string &options)
             throw Error(quota(data.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
                         "the server refused DATA: " + std::to_string(data.code) + " " + one_line(data.text()));
         }
-        mime::Composer composer(msg_, to_hdr, cc_hdr);
+        mime::Composer composer(m, to_hdr, cc_hdr);
         StringSource src(composer);
-        auto progress = [this](uint64_t done) {
-            return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), 0) == 0;
+        const uint64_t total = composer.size();
+        auto progress = [this, total](uint64_t done) {
+            return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), static_cast<int64_t>(total)) == 0;
         };
         auto final_reply = smtp_->send_body(src, progress);
         note_smtp_reply();

@@ -41,6 +41,9 @@ public:
     void add_file(bool as_inline, const std::string &path, const std::string &options);
     void clear_mail();
     int send(const std::string &options);
+    // SendMail (core/component_sendmail.cpp): the legacy one-shot plain-text send.
+    int send_mail(const std::string &server, const std::string &header_list, const std::string &text,
+                  const std::string &att_list, int64_t mail_size);
 
     // receiving (core/component_pop.cpp)
     int list_mail(std::string &out);
@@ -72,6 +75,8 @@ public:
 private:
     security::Context &context(int server) { return server == UPOP_POP ? pop_ctx_ : smtp_ctx_; }
     bool smtp_open() const;
+    // Send's work on an open session: the envelope, the refusals, the data.
+    int transmit(const mime::Message &msg, uint64_t max_size, bool ignore_rcpt);
     bool pop_open() const;
     void connect_pop(const std::string &connection, const std::string &user, const std::string &password);
     void disconnect_pop();

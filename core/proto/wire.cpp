@@ -33,6 +33,8 @@ void Wire::start_tls(const net::TlsProfile &profile, const std::string &host)
     pos_ = 0;
     stream_->start_tls(profile, host, deadline());
     tracer_.event(server_, "TLS established: " + stream_->tls_description());
+    if (!stream_->tls_warning().empty())
+        tracer_.event(server_, "certificate problems ignored (verify_server=ignore): " + stream_->tls_warning());
 }
 
 bool Wire::tls_active() const { return stream_->tls_active(); }
