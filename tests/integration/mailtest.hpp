@@ -100,8 +100,9 @@ inline std::string json_quote(const std::string &s) {
 inline const std::string &tls_config() {
     static std::string path;
     if (path.empty()) {
+        const std::string ca = json_quote(env().ca);
         std::string p = temp_dir() + "/tls.json";
-        std::ofstream(p) << "{\"default\": {\"ca_certificate\": " << json_quote(env().ca) << "}}\n";
+        std::ofstream(p) << "{\"default\": {\"ca_certificate\": " << ca << "}}\n";
         path = p;
     }
     return path;

@@ -1,0 +1,129 @@
+// Send's options and extensions against real servers: IgnoreRcptError with Postfix refusing a
+// recipient, GetRecipientDetails, PIPELINING in one write, MaxSize, SendMail's implicit logon.
+#include "mailtest.hpp"
+
+using namespace mailtest;
+
+namespace {
+
+std::string postfix_submission() { return "localhost+" + getenv_or("PORT_PF_SUBMISSION", "24525"); }
+
+void logon_postfix(Handle &h) {
+    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
+    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
+    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, postfix_submission().c_str(), "", "") == UPOP_OK, h.error());
+}
+
+const std::string kRefused = "nobody-here@example.test";
+
+void compose_three(Handle &h, const std::string &subject) {
+    REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
+    std::string to = env().addr + "\x1B" + kRefused;
+    REQUIRE(upop_set_to_list(h, to.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_cc_list(h, "Someone Else <someone@elsewhere.test>") == UPOP_OK);
+    REQUIRE(upop_set_subject(h, subject.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_message(h, "three recipients, one refused", "") == UPOP_OK);
+}
+
+} // namespace
+
+TEST_CASE("Postfix refuses one of three recipients: IgnoreRcptError sends to the others") {
+    std::string token = unique_token("rcpt");
+    Handle h;
+    logon_postfix(h);
+    compose_three(h, "refused " + token);
+    int rc = upop_send(h, "IgnoreRcptError=True");
+    CHECK_MESSAGE(rc == 1, h.error());
+    char to[UPOP_DETAILS_MAX], cc[UPOP_DETAILS_MAX], bcc[UPOP_DETAILS_MAX];
+    REQUIRE(upop_get_recipient_details(h, to, sizeof to, cc, sizeof cc, bcc, sizeof bcc) == UPOP_OK);
+    std::string t = to;
+    CHECK(t.rfind(kRefused + "=550\x1B", 0) == 0);
+    CHECK(t.size() > kRefused.size() + 5); // the server's text follows
+    CHECK(std::string(cc).empty());
+    CHECK(std::string(bcc).empty());
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
+
+    std::string file = wait_for_delivery(token);
+    auto head = file.substr(0, file.find("\r\n\r\n") == std::string::npos ? file.find("\n\n") : file.find("\r\n\r\n"));
+    CHECK(head.find(kRefused) == std::string::npos);      // left out of To:
+    CHECK(head.find("someone@elsewhere.test") != std::string::npos);
+    CHECK(head.find(env().addr) != std::string::npos);
+}
+
+TEST_CASE("Postfix refuses one of three recipients: without IgnoreRcptError nothing is sent") {
+    std::string token = unique_token("norcpt");
+    Handle h;
+    logon_postfix(h);
+    compose_three(h, "not sent " + token);
+    CHECK(upop_send(h, "") == UPOP_E_PARAM);
+    CHECK(h.error().find(kRefused) != std::string::npos);
+    // the session is still usable: the same message without the refused address goes out
+    REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_subject(h, ("second try " + token).c_str()) == UPOP_OK);
+    CHECK_MESSAGE(upop_send(h, "") == 0, h.error());
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
+    std::string second = wait_for_delivery("second try " + token);
+    CHECK(second.find("not sent " + token) == std::string::npos);
+    // the first attempt was never delivered
+    auto dir = fs::path(env().dir) / "mail" / env().user / "Maildir";
+    for (auto sub : {"new", "cur"})
+        for (auto &f : fs::directory_iterator(dir / sub))
+            CHECK(read_file(f.path()).find("not sent " + token) == std::string::npos);
+}
+
+TEST_CASE("With PIPELINING offered, MAIL, RCPT and DATA leave in one write") {
+    std::string token = unique_token("pipe");
+    Handle h;
+    logon_postfix(h);
+    REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_subject(h, ("pipelined " + token).c_str()) == UPOP_OK);
+    REQUIRE(upop_set_message(h, "pipelined", "") == UPOP_OK);
+    h.trace.clear();
+    CHECK_MESSAGE(upop_send(h, "") == 0, h.error());
+    // the three commands are traced one after the other, before any reply is read
+    std::vector<std::string> seq;
+    for (auto &l : h.trace) {
+        if (l.direction == '<') break;
+        if (l.direction == '>') seq.push_back(l.text.substr(0, 4));
+        if (l.direction == '*') seq.push_back(l.text);
+    }
+    REQUIRE(seq.size() >= 4);
+    CHECK(seq[0] == "MAIL");
+    CHECK(seq[1] == "RCPT");
+    CHECK(seq[2] == "DATA");
+    CHECK(seq[3].find("pipelined 3 commands in one write") != std::string::npos);
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
+    wait_for_delivery(token);
+}
+
+TEST_CASE("MaxSize refuses a larger message before anything is sent") {
+    Handle h;
+    logon_postfix(h);
+    REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_message(h, std::string(5000, 'x').c_str(), "") == UPOP_OK);
+    h.trace.clear();
+    CHECK(upop_send(h, "MaxSize=1000") == UPOP_E_SIZE);
+    for (auto &l : h.trace) CHECK(l.text.rfind("MAIL", 0) == std::string::npos);
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
+}
+
+TEST_CASE("SendMail logs on and off around the send and uses the SMTP context") {
+    std::string token = unique_token("sendmail");
+    Handle h;
+    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
+    REQUIRE(upop_set_security(h, "SMTP=AUTH LOGIN", credentials().c_str()) == UPOP_OK);
+    std::string headers = "TO=" + env().addr + "\x1B" "FROM=" + env().addr + "\x1B" "SUBJECT=legacy " + token +
+                          "\x1B" "PRIORITY=1";
+    int rc = upop_send_mail(h, submission().c_str(), headers.c_str(), "legacy text", "", 0);
+    CHECK_MESSAGE(rc == 0, h.error());
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_E_SECURITY); // already logged off
+    char props[UPOP_PROPERTIES_MAX], rt[UPOP_RUNTIME_INFO_MAX];
+    REQUIRE(upop_get_security(h, 2, "SMTP=", props, sizeof props, rt, sizeof rt) == UPOP_OK);
+    CHECK(std::string(rt) == "INUSE=TRUE");
+    std::string file = wait_for_delivery(token);
+    CHECK(file.find("X-Priority: 1") != std::string::npos);
+    CHECK(upop_send_mail(h, submission().c_str(), "FROM=a@b.test", "x", "", 0) == UPOP_E_MISSING);
+    CHECK(upop_send_mail(h, submission().c_str(), "TO=not an address\x1B" "FROM=a@b.test", "x", "", 0) == UPOP_E_PARAM);
+}
