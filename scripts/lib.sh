@@ -64,9 +64,9 @@ upop_start_servers() {
     layout=""
     [ "$base" = default ] || layout=$(_upop_port_layout "$base")
     # start.sh gives its daemons their own stdio, so capturing its output cannot hang
+    rc=0
     # shellcheck disable=SC2086
-    out=$(upop_as_root env $layout "$UPOP_SERVERS/start.sh" "$UPOP_SERVER_DIR" 2>&1)
-    rc=$?
+    out=$(upop_as_root env $layout "$UPOP_SERVERS/start.sh" "$UPOP_SERVER_DIR" 2>&1) || rc=$?
     printf '%s\n' "$out"
     [ $rc -eq 0 ] && break
     case $out in
