@@ -803,7 +803,7 @@ static int list_part(upop *h, char *b, size_t cap, int first, void *ctx)
 }
 
 typedef struct raw_ctx {
-    int32_t id;
+    int32_t id = 0;
     int64_t max;
 } raw_ctx;
 
@@ -906,7 +906,7 @@ static int cmd_get(opts *o)
     session s = {0};
     buf out = {0};
     int rc, status;
-    int32_t id;
+    int32_t id = 0;
     int64_t max = o->max_size ? atoll(o->max_size) : 0;
     FILE *f = stdout;
     s.o = o;
@@ -1005,7 +1005,7 @@ static int cmd_delete(opts *o)
 {
     session s = {0};
     int rc, status, i;
-    int32_t id;
+    int32_t id = 0;
     s.o = o;
     if (o->n_args == 0) return usage_error("delete needs at least one message ID%s", "");
     for (i = 0; i < o->n_args; i++)
