@@ -1,0 +1,607 @@
+// UPopMail.cs -- C# binding of the upopmail component (SMTP sending, POP3 receiving) over
+// P/Invoke to libupopmail.so, using only the C ABI of api/upopmail.h.
+//
+//   using (var mail = new UPopMail()) {
+//       mail.UseCaCertificate("/path/ca.crt");
+//       mail.SetSecurity("SMTP=STARTTLS");
+//       mail.SetSecurity("SMTP=AUTH PLAIN", new Dictionary<string, string> {
+//           { "user", "me" }, { "password", secret } });
+//       mail.LogonSmtp("localhost+587");
+//       mail.SetFrom("me@example.org"); mail.SetTo("you@example.org");
+//       mail.SetSubject("Hi"); mail.SetMessage("Hello");
+//       mail.Send();
+//   }
+//
+// Failures throw UPopMailException (status code, the library's sentence, the SMTP reply). GOLD
+// lists (byte 0x1B) are hidden behind lists and dictionaries, and the -16 continuation of the
+// long outputs is done here. The library is found as "upopmail" by the runtime's loader
+// (LD_LIBRARY_PATH, the system's library directories; on Mono also a dllmap).
+using System;
+using System.Collections.Generic;
+using System.IO;
+using System.Runtime.InteropServices;
+using System.Text;
+
+namespace Upopmail
+{
+    /// <summary>A failed upopmail operation.</summary>
+    public class UPopMailException : Exception
+    {
+        /// <summary>The negative status code (overloaded per operation, see upopmail.h).</summary>
+        public int Status { get; private set; }
+        /// <summary>The usual name of the code, e.g. "E_SECURITY".</summary>
+        public string StatusName { get; private set; }
+        /// <summary>upop_last_error: what failed, in words (never a secret).</summary>
+        public string Sentence { get; private set; }
+        /// <summary>The method that failed, e.g. "LogonSmtp".</summary>
+        public string Operation { get; private set; }
+        /// <summary>For SMTP operations the server's last reply code (0 when none).</summary>
+        public int ReplyCode { get; private set; }
+        /// <summary>For SMTP operations the server's last reply text.</summary>
+        public string ReplyText { get; private set; }
+
+        public UPopMailException(string operation, int status, string sentence, int replyCode, string replyText)
+            : base(Format(operation, status, sentence, replyCode, replyText))
+        {
+            Operation = operation;
+            Status = status;
+            StatusName = UPopMail.StatusName(status);
+            Sentence = sentence;
+            ReplyCode = replyCode;
+            ReplyText = replyText ?? "";
+        }
+
+        static string Format(string operation, int status, string sentence, int code, string text)
+        {
+            string s = string.Format("{0} failed: {1} {2}: {3}", operation, status, UPopMail.StatusName(status),
+                                     string.IsNullOrEmpty(sentence) ? "(no details)" : sentence);
+            if (code != 0) s += string.Format(" (server: {0} {1})", code, text);
+            return s;
+        }
+    }
+
+    /// <summary>One driver of a security context, as GetSecurity describes it.</summary>
+    public class SecurityDriver
+    {
+        public string Properties;                       // as given to SetSecurity (';' for GOLD)
+        public Dictionary<string, string> RuntimeInfo;  // INUSE=TRUE|FALSE and the driver's items
+        public bool InUse { get { string v; return RuntimeInfo.TryGetValue("INUSE", out v) && v == "TRUE"; } }
+    }
+
+    /// <summary>What GetMail returns.</summary>
+    public class MailMessage
+    {
+        public Dictionary<string, string> Headers;  // ID, TO, FROM, SUBJECT, DATE, PRIORITY, CC, REPLY
+        public string Text;                         // the plain-text body
+        public List<string> Attachments;            // the files written
+        public int Status;                          // 0, or the warning 1, 2 or 3
+    }
+
+    /// <summary>A refused recipient of the last Send.</summary>
+    public class RefusedRecipient
+    {
+        public string Address;
+        public int ReplyCode;
+        public string ReplyText;
+        public override string ToString() { return Address + "=" + ReplyCode + " " + ReplyText; }
+    }
+
+    /// <summary>Callback for the protocol trace: server "SMTP" or "POP", direction '&gt;' sent, '&lt;'
+    /// received or '*' an event; secrets are redacted by the library.</summary>
+    public delegate void TraceHandler(string server, char direction, string line);
+
+    /// <summary>Callback for transfer progress in bytes (total 0 when unknown); return false to cancel.</summary>
+    public delegate bool ProgressHandler(long done, long total);
+
+    /// <summary>One upopmail component instance: an SMTP session, a POP3 session, a security context for
+    /// each and the message being composed. Not for use by two threads at once (Cancel excepted).</summary>
+    public sealed class UPopMail : IDisposable
+    {
+        public const char Sep = '\x1b';
+        const int Smtp = 1, Pop = 2, More = -16;
+        const int Chunk = 1 << 20, DetailsMax = 102400;
+
+        IntPtr h;
+        string tmpDir;
+        Native.TraceFn traceFn;      // kept alive while the library holds the pointer
+        Native.ProgressFn progressFn;
+        Exception callbackError;
+
+        static readonly string[] Names = {
+            "OK", "E_INIT", "E_PARAM", "E_ACTIVE", "E_TIMEOUT", "E_ENTRY", "E_SIZE", "E_UNSUPPORTED",
+            "E_SECURITY", "E_NETWORK", "E_MISC", "E_RETRIEVAL", "E_MISSING", "E_FILE", "E_MIME",
+            "E_QUOTA", "E_MORE", "E_CHARSET", "E_MEMORY" };
+
+        public static string StatusName(int status)
+        {
+            return status <= 0 && -status < Names.Length ? Names[-status] : "E_" + status;
+        }
+
+        public UPopMail()
+        {
+            int rc = Native.upop_create(out h);
+            if (rc != 0) throw new UPopMailException("Create", rc, FromUtf8(Native.upop_last_error(IntPtr.Zero)), 0, "");
+        }
+
+        // -------------------------------------------------------------- library
+
+        public static string Version { get { return FromUtf8(Native.upop_version()); } }
+        public static int AbiVersion { get { return Native.upop_abi_version(); } }
+
+        /// <summary>What the driver registry found, as its JSON document
+        /// {"drivers":[...],"rejected":[...],"paths":[...]}.</summary>
+        public static string DriversJson()
+        {
+            IntPtr p = Native.upop_drivers_json();
+            if (p == IntPtr.Zero) throw new OutOfMemoryException("upop_drivers_json");
+            try { return FromUtf8(p); } finally { Native.upop_free(p); }
+        }
+
+        /// <summary>Adds a directory the registry scans for driver manifests.</summary>
+        public static void RegistryAddPath(string dir)
+        {
+            int rc = Native.upop_registry_add_path(Utf8(dir));
+            if (rc != 0) throw new UPopMailException("RegistryAddPath", rc, dir + " is not a directory", 0, "");
+        }
+
+        // -------------------------------------------------------------- lifecycle
+
+        /// <summary>Logs off both sessions, closes the drivers and frees the instance.</summary>
+        public void Dispose()
+        {
+            if (h != IntPtr.Zero) {
+                Native.upop_destroy(h);
+                h = IntPtr.Zero;
+            }
+            if (tmpDir != null) {
+                try { Directory.Delete(tmpDir, true); } catch (IOException) { }
+                tmpDir = null;
+            }
+            GC.SuppressFinalize(this);
+        }
+
+        ~UPopMail() { if (h != IntPtr.Zero) Native.upop_destroy(h); }
+
+        IntPtr H
+        {
+            get {
+                if (h == IntPtr.Zero) throw new ObjectDisposedException("UPopMail");
+                return h;
+            }
+        }
+
+        /// <summary>upop_last_error: the sentence of the last failure ("" after a success).</summary>
+        public string LastError { get { return FromUtf8(Native.upop_last_error(H)); } }
+
+        int Check(string operation, int rc, bool smtp = false)
+        {
+            Exception pending = callbackError;
+            callbackError = null;
+            if (rc >= 0) {
+                if (pending != null) throw new UPopMailException(operation, -10, "a callback failed: " + pending.Message, 0, "");
+                return rc;
+            }
+            string sentence = FromUtf8(Native.upop_last_error(h));
+            int code = 0;
+            string text = "";
+            if (smtp) SmtpResponse(out code, out text);
+            if (pending != null) sentence += " (a callback failed: " + pending.Message + ")";
+            throw new UPopMailException(operation, rc, sentence, code, text);
+        }
+
+        // -------------------------------------------------------------- options and callbacks
+
+        /// <summary>upop_set_option: timeout_ms, allow_plaintext, ehlo_domain, config.</summary>
+        public void SetOption(string name, string value)
+        {
+            Check("SetOption", Native.upop_set_option(H, Utf8(name), Utf8(value)));
+        }
+
+        /// <summary>Trusts this CA certificate (PEM) for TLS: writes a TLS configuration whose default
+        /// profile names it and hands it over with the option "config".</summary>
+        public void UseCaCertificate(string path)
+        {
+            if (tmpDir == null) {
+                tmpDir = Path.Combine(Path.GetTempPath(), "upopmail-" + Guid.NewGuid().ToString("N"));
+                Directory.CreateDirectory(tmpDir);
+            }
+            string config = Path.Combine(tmpDir, "tls.json");
+            File.WriteAllText(config, "{\"default\": {\"ca_certificate\": " + Json(Path.GetFullPath(path)) + "}}\n");
+            SetOption("config", config);
+        }
+
+        /// <summary>The protocol trace (secrets redacted by the library); null switches it off.</summary>
+        public TraceHandler Trace
+        {
+            set {
+                if (value == null) {
+                    traceFn = null;
+                    Check("Trace", Native.upop_set_trace(H, null, IntPtr.Zero));
+                    return;
+                }
+                TraceHandler handler = value;
+                traceFn = (user, server, direction, line) => {
+                    try {
+                        handler(server == Smtp ? "SMTP" : "POP", (char)direction, FromUtf8(line));
+                    } catch (Exception e) {
+                        if (callbackError == null) callbackError = e;
+                    }
+                };
+                Check("Trace", Native.upop_set_trace(H, traceFn, IntPtr.Zero));
+            }
+        }
+
+        /// <summary>Progress of Send, GetMail and GetRawMail; returning false (or throwing) cancels.</summary>
+        public ProgressHandler Progress
+        {
+            set {
+                if (value == null) {
+                    progressFn = null;
+                    Check("Progress", Native.upop_set_progress(H, null, IntPtr.Zero));
+                    return;
+                }
+                ProgressHandler handler = value;
+                progressFn = (user, done, total) => {
+                    try {
+                        return handler(done, total) ? 0 : 1;
+                    } catch (Exception e) {
+                        if (callbackError == null) callbackError = e;
+                        return 1;
+                    }
+                };
+                Check("Progress", Native.upop_set_progress(H, progressFn, IntPtr.Zero));
+            }
+        }
+
+        /// <summary>From any thread: the blocking call in progress returns with -4.</summary>
+        public void Cancel() { Native.upop_cancel(H); }
+
+        // -------------------------------------------------------------- security context
+
+        /// <summary>SetSecurity: appends a driver ("SMTP=STARTTLS", "POP=AUTH PLAIN", with ";USE=OPT" for an
+        /// optional one; "SMTP=" clears the context) with its parameters (handed over as JSON).</summary>
+        public void SetSecurity(string properties, IDictionary<string, string> parameters = null)
+        {
+            string p = "";
+            if (parameters != null && parameters.Count > 0) {
+                var sb = new StringBuilder("{");
+                foreach (var kv in parameters) {
+                    if (sb.Length > 1) sb.Append(", ");
+                    sb.Append(Json(kv.Key)).Append(": ").Append(Json(kv.Value));
+                }
+                p = sb.Append('}').ToString();
+            }
+            Check("SetSecurity", Native.upop_set_security(H, Utf8(properties), Utf8(p)));
+        }
+
+        /// <summary>GetSecurity: driver number (1-based) of the "SMTP" or "POP" context, or null when
+        /// there is no such driver.</summary>
+        public SecurityDriver GetSecurity(int number, string server = "SMTP")
+        {
+            var props = new byte[256];
+            var info = new byte[1024];
+            int rc = Native.upop_get_security(H, number, Utf8(server.TrimEnd('=') + "="), props, (UIntPtr)props.Length,
+                                              info, (UIntPtr)info.Length);
+            if (rc == -1) return null;
+            Check("GetSecurity", rc);
+            return new SecurityDriver { Properties = FromUtf8(props).Replace(Sep, ';'), RuntimeInfo = Assoc(FromUtf8(info)) };
+        }
+
+        /// <summary>Every driver of the "SMTP" or "POP" context, in order.</summary>
+        public List<SecurityDriver> Security(string server = "SMTP")
+        {
+            var list = new List<SecurityDriver>();
+            for (int n = 1; ; n++) {
+                var d = GetSecurity(n, server);
+                if (d == null) return list;
+                list.Add(d);
+            }
+        }
+
+        // -------------------------------------------------------------- sessions
+
+        /// <summary>LogonSMTP: "host+port", "TLS:host+port", "smtp://host:port" or "smtps://host:port".</summary>
+        public void LogonSmtp(string connection)
+        {
+            Check("LogonSmtp", Native.upop_connect(H, Smtp, Utf8(connection), Utf8(""), Utf8("")), true);
+        }
+
+        public void LogoffSmtp() { Check("LogoffSmtp", Native.upop_disconnect(H, Smtp), true); }
+
+        /// <summary>LogonMail: user/password go with USER/PASS unless an authenticating driver was used.</summary>
+        public void LogonPop(string connection, string user = "", string password = "")
+        {
+            byte[] pw = Utf8(password);
+            try {
+                Check("LogonPop", Native.upop_connect(H, Pop, Utf8(connection), Utf8(user), pw));
+            } finally {
+                Array.Clear(pw, 0, pw.Length);
+            }
+        }
+
+        /// <summary>LogoffMail: QUIT, which commits the deletions.</summary>
+        public void LogoffPop() { Check("LogoffPop", Native.upop_disconnect(H, Pop)); }
+
+        // -------------------------------------------------------------- composing
+
+        public void SetTo(params string[] addresses) { Check("SetTo", Native.upop_set_to_list(H, Utf8(Join(addresses)))); }
+        public void SetCc(params string[] addresses) { Check("SetCc", Native.upop_set_cc_list(H, Utf8(Join(addresses)))); }
+        public void SetBcc(params string[] addresses) { Check("SetBcc", Native.upop_set_bcc_list(H, Utf8(Join(addresses)))); }
+        public void SetReplyTo(string address) { Check("SetReplyTo", Native.upop_set_reply_to(H, Utf8(address))); }
+        public void SetFrom(string address) { Check("SetFrom", Native.upop_set_from(H, Utf8(address))); }
+        public void SetSubject(string subject) { Check("SetSubject", Native.upop_set_subject(H, Utf8(subject))); }
+        /// <summary>1 (highest) to 5 (lowest); 0 removes it.</summary>
+        public void SetPriority(int priority) { Check("SetPriority", Native.upop_set_priority(H, priority)); }
+        /// <summary>The given id, or null to generate one.</summary>
+        public void SetMessageId(string id = null) { Check("SetMessageId", Native.upop_set_message_id(H, Utf8(id))); }
+
+        /// <summary>The body of one MIME type: "text/plain" or "text/html".</summary>
+        public void SetMessage(string text, string mimeType = "text/plain")
+        {
+            Check("SetMessage", Native.upop_set_message(H, Utf8(text), Utf8("MIMEType=" + mimeType)));
+        }
+
+        public void AddAttachment(string path, string mimeType = null)
+        {
+            string opts = mimeType != null ? "MIMEType=" + mimeType : "";
+            Check("AddAttachment", Native.upop_add_attachment_from_file(H, Utf8(path), Utf8(opts)));
+        }
+
+        /// <summary>An inline object the HTML body refers to as cid:contentId.</summary>
+        public void AddInline(string path, string contentId = null, string mimeType = null)
+        {
+            var opts = new List<string>();
+            if (mimeType != null) opts.Add("MIMEType=" + mimeType);
+            if (contentId != null) opts.Add("ContentID=" + contentId);
+            Check("AddInline", Native.upop_add_inline_from_file(H, Utf8(path), Utf8(Join(opts.ToArray()))));
+        }
+
+        /// <summary>Send over the open SMTP session. Returns the number of refused recipients (more than 0
+        /// only with ignoreRcptError, see RecipientDetails).</summary>
+        public int Send(long maxSize = 0, bool ignoreRcptError = false)
+        {
+            string opts = "MaxSize=" + maxSize + Sep + "IgnoreRcptError=" + (ignoreRcptError ? "True" : "False");
+            return Check("Send", Native.upop_send(H, Utf8(opts)), true);
+        }
+
+        /// <summary>SendMail, the legacy one-shot plain-text send: headers TO and FROM (mandatory), CC,
+        /// BCC, SUBJECT, PRIORITY, REPLY. Logs on and off around it when no SMTP session is open.</summary>
+        public int SendMail(string server, IDictionary<string, string> headers, string text,
+                            IEnumerable<string> attachments = null, long mailSize = 0)
+        {
+            var items = new List<string>();
+            foreach (var kv in headers) items.Add(kv.Key + "=" + kv.Value);
+            var atts = attachments != null ? new List<string>(attachments).ToArray() : new string[0];
+            return Check("SendMail", Native.upop_send_mail(H, Utf8(server), Utf8(Join(items.ToArray())), Utf8(text),
+                                                           Utf8(Join(atts)), mailSize), true);
+        }
+
+        public void ClearMail() { Check("ClearMail", Native.upop_clear_mail(H)); }
+
+        // -------------------------------------------------------------- receiving
+
+        delegate int Part(byte[] buf);
+
+        byte[] LongOutput(string operation, Part first, Part next, out int status)
+        {
+            var buf = new byte[Chunk];
+            var all = new MemoryStream();
+            int rc = first(buf);
+            while (rc == More) {
+                all.Write(buf, 0, Strlen(buf));
+                rc = next(buf);
+            }
+            status = Check(operation, rc);
+            all.Write(buf, 0, Strlen(buf));
+            return all.ToArray();
+        }
+
+        /// <summary>ListMail: one dictionary per message with NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE
+        /// and UIDL; ID is the number for GetMail, GetRawMail and DeleteMail.</summary>
+        public List<Dictionary<string, string>> ListMail()
+        {
+            IntPtr hh = H;
+            int status;
+            byte[] data = LongOutput("ListMail", b => Native.upop_list_mail(hh, b, (UIntPtr)b.Length),
+                                     b => Native.upop_list_mail_x(hh, b, (UIntPtr)b.Length), out status);
+            var list = new List<Dictionary<string, string>>();
+            foreach (string item in Split(Encoding.UTF8.GetString(data))) {
+                int eq = item.IndexOf('=');
+                string name = eq < 0 ? item : item.Substring(0, eq), value = eq < 0 ? "" : item.Substring(eq + 1);
+                if (name == "NMB" || list.Count == 0) list.Add(new Dictionary<string, string>());
+                list[list.Count - 1][name] = value;
+            }
+            return list;
+        }
+
+        /// <summary>GetRawMail: the message as stored on the server.</summary>
+        public byte[] GetRawMail(int number, long mailSize = 0)
+        {
+            IntPtr hh = H;
+            int status;
+            return LongOutput("GetRawMail", b => Native.upop_get_raw_mail(hh, number, mailSize, b, (UIntPtr)b.Length),
+                              b => Native.upop_get_raw_mail_x(hh, b, (UIntPtr)b.Length), out status);
+        }
+
+        /// <summary>GetMail: fetches and decodes a message; every part but the plain text is written to
+        /// attachmentDir.</summary>
+        public MailMessage GetMail(int number, string attachmentDir, long mailSize = 0)
+        {
+            byte[] hb = new byte[DetailsMax], tb = new byte[Chunk], ab = new byte[DetailsMax];
+            MemoryStream hs = new MemoryStream(), ts = new MemoryStream(), ats = new MemoryStream();
+            int rc = Native.upop_get_mail(H, number, Utf8(attachmentDir), mailSize, hb, (UIntPtr)hb.Length,
+                                          tb, (UIntPtr)tb.Length, ab, (UIntPtr)ab.Length);
+            while (rc == More) {
+                hs.Write(hb, 0, Strlen(hb)); ts.Write(tb, 0, Strlen(tb)); ats.Write(ab, 0, Strlen(ab));
+                rc = Native.upop_get_mail_x(H, hb, (UIntPtr)hb.Length, tb, (UIntPtr)tb.Length, ab, (UIntPtr)ab.Length);
+            }
+            Check("GetMail", rc);
+            hs.Write(hb, 0, Strlen(hb)); ts.Write(tb, 0, Strlen(tb)); ats.Write(ab, 0, Strlen(ab));
+            return new MailMessage {
+                Headers = Assoc(Encoding.UTF8.GetString(hs.ToArray())),
+                Text = Encoding.UTF8.GetString(ts.ToArray()),
+                Attachments = Split(Encoding.UTF8.GetString(ats.ToArray())),
+                Status = rc
+            };
+        }
+
+        /// <summary>DeleteMail: the server removes the message at LogoffPop.</summary>
+        public void DeleteMail(int number) { Check("DeleteMail", Native.upop_delete_mail(H, number)); }
+
+        // -------------------------------------------------------------- diagnostics
+
+        void SmtpResponse(out int code, out string text)
+        {
+            var buf = new byte[512];
+            int rc = Native.upop_get_smtp_response(h, out code, buf, (UIntPtr)buf.Length);
+            text = rc == 0 || rc == More ? FromUtf8(buf) : "";
+            if (rc != 0 && rc != More) code = 0;
+        }
+
+        /// <summary>GetSMTPResponse: the last SMTP reply code (0 when none).</summary>
+        public int SmtpReplyCode { get { int c; string t; IntPtr x = H; SmtpResponse(out c, out t); return c; } }
+
+        /// <summary>GetSMTPResponse: the last SMTP reply text.</summary>
+        public string SmtpReplyText { get { int c; string t; IntPtr x = H; SmtpResponse(out c, out t); return t; } }
+
+        /// <summary>GetRecipientDetails: the refused recipients of the last Send, by list "to", "cc", "bcc".</summary>
+        public Dictionary<string, List<RefusedRecipient>> RecipientDetails()
+        {
+            byte[] to = new byte[DetailsMax], cc = new byte[DetailsMax], bcc = new byte[DetailsMax];
+            Check("RecipientDetails", Native.upop_get_recipient_details(H, to, (UIntPtr)to.Length, cc, (UIntPtr)cc.Length,
+                                                                         bcc, (UIntPtr)bcc.Length));
+            var result = new Dictionary<string, List<RefusedRecipient>>();
+            string[] keys = { "to", "cc", "bcc" };
+            byte[][] bufs = { to, cc, bcc };
+            for (int k = 0; k < 3; k++) {
+                var items = Split(FromUtf8(bufs[k]));
+                var rows = new List<RefusedRecipient>();
+                for (int i = 0; i < items.Count; i += 2) {
+                    int eq = items[i].LastIndexOf('=');
+                    int code;
+                    int.TryParse(eq < 0 ? "" : items[i].Substring(eq + 1), out code);
+                    rows.Add(new RefusedRecipient {
+                        Address = eq < 0 ? items[i] : items[i].Substring(0, eq), ReplyCode = code,
+                        ReplyText = i + 1 < items.Count ? items[i + 1] : "" });
+                }
+                result[keys[k]] = rows;
+            }
+            return result;
+        }
+
+        // -------------------------------------------------------------- GOLD lists, UTF-8, JSON
+
+        public static string Join(params string[] items) { return string.Join(Sep.ToString(), items ?? new string[0]); }
+
+        public static List<string> Split(string list)
+        {
+            return string.IsNullOrEmpty(list) ? new List<string>() : new List<string>(list.Split(Sep));
+        }
+
+        static Dictionary<string, string> Assoc(string list)
+        {
+            var d = new Dictionary<string, string>();
+            foreach (string item in Split(list)) {
+                int eq = item.IndexOf('=');
+                if (eq < 0) d[item] = "";
+                else d[item.Substring(0, eq)] = item.Substring(eq + 1);
+            }
+            return d;
+        }
+
+        static string Json(string s)
+        {
+            var sb = new StringBuilder("\"");
+            foreach (char c in s ?? "") {
+                if (c == '"' || c == '\\') sb.Append('\\').Append(c);
+                else if (c < 0x20) sb.AppendFormat("\\u{0:x4}", (int)c);
+                else sb.Append(c);
+            }
+            return sb.Append('"').ToString();
+        }
+
+        static byte[] Utf8(string s)
+        {
+            s = s ?? "";
+            var b = new byte[Encoding.UTF8.GetByteCount(s) + 1];
+            Encoding.UTF8.GetBytes(s, 0, s.Length, b, 0);
+            return b;
+        }
+
+        static int Strlen(byte[] b)
+        {
+            int n = Array.IndexOf(b, (byte)0);
+            return n < 0 ? b.Length : n;
+        }
+
+        static string FromUtf8(byte[] b) { return Encoding.UTF8.GetString(b, 0, Strlen(b)); }
+
+        static string FromUtf8(IntPtr p)
+        {
+            if (p == IntPtr.Zero) return "";
+            int n = 0;
+            while (Marshal.ReadByte(p, n) != 0) n++;
+            var b = new byte[n];
+            Marshal.Copy(p, b, 0, n);
+            return Encoding.UTF8.GetString(b);
+        }
+
+        // -------------------------------------------------------------- the C ABI
+
+        static class Native
+        {
+            const string Lib = "upopmail";
+
+            [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+            public delegate void TraceFn(IntPtr user, int server, byte direction, IntPtr line);
+            [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+            public delegate int ProgressFn(IntPtr user, long done, long total);
+
+            [DllImport(Lib)] public static extern int upop_create(out IntPtr h);
+            [DllImport(Lib)] public static extern void upop_destroy(IntPtr h);
+            [DllImport(Lib)] public static extern IntPtr upop_version();
+            [DllImport(Lib)] public static extern int upop_abi_version();
+            [DllImport(Lib)] public static extern IntPtr upop_last_error(IntPtr h);
+            [DllImport(Lib)] public static extern int upop_set_security(IntPtr h, byte[] properties, byte[] parameters);
+            [DllImport(Lib)] public static extern int upop_get_security(IntPtr h, int n, byte[] server, byte[] props, UIntPtr propsCap,
+                                                                        byte[] info, UIntPtr infoCap);
+            [DllImport(Lib)] public static extern int upop_connect(IntPtr h, int server, byte[] conn, byte[] user, byte[] password);
+            [DllImport(Lib)] public static extern int upop_disconnect(IntPtr h, int server);
+            [DllImport(Lib)] public static extern int upop_set_to_list(IntPtr h, byte[] list);
+            [DllImport(Lib)] public static extern int upop_set_cc_list(IntPtr h, byte[] list);
+            [DllImport(Lib)] public static extern int upop_set_bcc_list(IntPtr h, byte[] list);
+            [DllImport(Lib)] public static extern int upop_set_reply_to(IntPtr h, byte[] address);
+            [DllImport(Lib)] public static extern int upop_set_from(IntPtr h, byte[] address);
+            [DllImport(Lib)] public static extern int upop_set_subject(IntPtr h, byte[] subject);
+            [DllImport(Lib)] public static extern int upop_set_priority(IntPtr h, int priority);
+            [DllImport(Lib)] public static extern int upop_set_message_id(IntPtr h, byte[] id);
+            [DllImport(Lib)] public static extern int upop_set_message(IntPtr h, byte[] text, byte[] options);
+            [DllImport(Lib)] public static extern int upop_add_attachment_from_file(IntPtr h, byte[] path, byte[] options);
+            [DllImport(Lib)] public static extern int upop_add_inline_from_file(IntPtr h, byte[] path, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send(IntPtr h, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send_mail(IntPtr h, byte[] server, byte[] headers, byte[] text,
+                                                                     byte[] atts, long mailSize);
+            [DllImport(Lib)] public static extern int upop_clear_mail(IntPtr h);
+            [DllImport(Lib)] public static extern int upop_list_mail(IntPtr h, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_list_mail_x(IntPtr h, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_get_mail(IntPtr h, int n, byte[] attLoc, long mailSize, byte[] headers,
+                                                                    UIntPtr headersCap, byte[] text, UIntPtr textCap, byte[] atts,
+                                                                    UIntPtr attsCap);
+            [DllImport(Lib)] public static extern int upop_get_mail_x(IntPtr h, byte[] headers, UIntPtr headersCap, byte[] text,
+                                                                      UIntPtr textCap, byte[] atts, UIntPtr attsCap);
+            [DllImport(Lib)] public static extern int upop_get_raw_mail(IntPtr h, int n, long mailSize, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_get_raw_mail_x(IntPtr h, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_delete_mail(IntPtr h, int n);
+            [DllImport(Lib)] public static extern int upop_get_smtp_response(IntPtr h, out int code, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_get_recipient_details(IntPtr h, byte[] to, UIntPtr toCap, byte[] cc,
+                                                                                 UIntPtr ccCap, byte[] bcc, UIntPtr bccCap);
+            [DllImport(Lib)] public static extern int upop_set_option(IntPtr h, byte[] name, byte[] value);
+            [DllImport(Lib)] public static extern int upop_set_trace(IntPtr h, TraceFn fn, IntPtr user);
+            [DllImport(Lib)] public static extern int upop_set_progress(IntPtr h, ProgressFn fn, IntPtr user);
+            [DllImport(Lib)] public static extern int upop_cancel(IntPtr h);
+            [DllImport(Lib)] public static extern int upop_registry_add_path(byte[] dir);
+            [DllImport(Lib)] public static extern IntPtr upop_drivers_json();
+            [DllImport(Lib)] public static extern void upop_free(IntPtr p);
+        }
+    }
+}
