@@ -18,7 +18,7 @@ std::string deliver(const char *tag, const std::string &body) {
     REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, submission().c_str(), "", "") == UPOP_OK, h.error());
     REQUIRE_MESSAGE(send_message(h, "pop3 " + token, body) == 0, h.error());
     REQUIRE(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
-    REQUIRE_MESSAGE(!wait_for_delivery(token).empty(), "message " + token + " was not delivered");
+    REQUIRE_MESSAGE(!wait_for_delivery(token).empty(), "message " << token << " was not delivered");
     return token;
 }
 
