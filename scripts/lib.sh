@@ -14,7 +14,8 @@ UPOP_BUILD=${UPOP_BUILD:-$UPOP_ROOT/build}
 UPOP_SERVERS=$UPOP_ROOT/tests/servers
 # What building and testing needs; tests/servers/install.sh adds the mail servers.
 UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
-  nlohmann-json3-dev doctest-dev openssl python3"
+  nlohmann-json3-dev doctest-dev openssl python3
+  python3-venv mono-mcs mono-runtime"
 UPOP_SERVER_DIR=""
 
 upop_log() { printf '==> %s\n' "$*"; }

@@ -803,7 +803,7 @@ static int list_part(upop *h, char *b, size_t cap, int first, void *ctx)
 }
 
 typedef struct raw_ctx {
-    int32_t id = 0;
+    int32_t id;
     int64_t max;
 } raw_ctx;
 
