@@ -105,9 +105,10 @@ static const char *list_help =
     "\n";
 
 static const char *get_help =
-    "usage: upopmail get [OPTIONS] ID\n"
+    "usage: upopmail get [OPTIONS] ID|UIDL\n"
     "\n"
-    "Fetches message ID (as `upopmail list` shows it).\n"
+    "Fetches a message by its number or its UIDL (as `upopmail list --json` shows them; numbers\n"
+    "change when other sessions delete messages, a UIDL does not).\n"
     "  --raw                  the message exactly as stored on the server\n"
     "                         (default: decoded: the header fields, a blank line, the text;\n"
     "                         every other part is written as a file to --attachments)\n"
@@ -118,9 +119,9 @@ static const char *get_help =
     "\n";
 
 static const char *delete_help =
-    "usage: upopmail delete [OPTIONS] ID...\n"
+    "usage: upopmail delete [OPTIONS] ID|UIDL...\n"
     "\n"
-    "Deletes the messages (IDs as `upopmail list` shows them). The server removes them when the\n"
+    "Deletes the messages (numbers or UIDLs as `upopmail list` shows them). The server removes them when the\n"
     "session ends normally; if the connection breaks first, they are kept.\n"
     "\n";
 
@@ -901,6 +902,40 @@ static int parse_id(const char *a, int32_t *id)
     return 0;
 }
 
+/* The message number of this session for an argument that is a number or a UIDL (message numbers
+ * change between sessions when messages are deleted; a UIDL does not). 0 when not found. */
+static int32_t resolve_id(session *s, const char *arg, int *status)
+{
+    buf list = {0};
+    const char *p;
+    int32_t id = 0;
+    size_t al = strlen(arg);
+    int rc;
+    if (parse_id(arg, &id) == 0) return id;
+    rc = read_all(s->h, list_part, NULL, &list);
+    if (rc < 0) {
+        *status = fail(s, "list", rc);
+        buf_free(&list);
+        return 0;
+    }
+    /* "...ID=<n>\x1b...\x1bUIDL=<arg>" within one message block */
+    for (p = list.data; (p = strstr(p, "UIDL=")) != NULL; p += 5) {
+        if ((p == list.data || p[-1] == UPOP_SEP) && strncmp(p + 5, arg, al) == 0 &&
+            (p[5 + al] == UPOP_SEP || p[5 + al] == '\0')) {
+            const char *q = p;
+            while (q > list.data && !(strncmp(q, "ID=", 3) == 0 && q[-1] == UPOP_SEP)) q--;
+            id = (int32_t)atol(q + 3);
+            break;
+        }
+    }
+    buf_free(&list);
+    if (id == 0) {
+        errorf("no message with the UIDL '%s'", arg);
+        *status = 7;
+    }
+    return id;
+}
+
 static int cmd_get(opts *o)
 {
     session s = {0};
@@ -910,9 +945,10 @@ static int cmd_get(opts *o)
     int64_t max = o->max_size ? atoll(o->max_size) : 0;
     FILE *f = stdout;
     s.o = o;
-    if (o->n_args != 1 || parse_id(o->args[0], &id) != 0)
-        return usage_error("get needs one message ID (a number from `upopmail list`)%s", "");
+    if (o->n_args != 1 || !o->args[0][0])
+        return usage_error("get needs one message ID or UIDL (from `upopmail list`)%s", "");
     if ((status = pop_logon(&s)) != 0) goto out;
+    if ((id = resolve_id(&s, o->args[0], &status)) == 0) goto out;
     if (o->raw) {
         raw_ctx r = {id, max};
         rc = read_all(s.h, raw_part, &r, &out);
@@ -1007,12 +1043,10 @@ static int cmd_delete(opts *o)
     int rc, status, i;
     int32_t id = 0;
     s.o = o;
-    if (o->n_args == 0) return usage_error("delete needs at least one message ID%s", "");
-    for (i = 0; i < o->n_args; i++)
-        if (parse_id(o->args[i], &id) != 0) return usage_error("'%s' is not a message ID", o->args[i]);
+    if (o->n_args == 0) return usage_error("delete needs at least one message ID or UIDL%s", "");
     if ((status = pop_logon(&s)) != 0) goto out;
     for (i = 0; i < o->n_args; i++) {
-        parse_id(o->args[i], &id);
+        if ((id = resolve_id(&s, o->args[i], &status)) == 0) goto out;
         if ((rc = upop_delete_mail(s.h, id)) != UPOP_OK) {
             status = fail(&s, o->args[i], rc); /* the session is dropped: nothing is deleted */
             goto out;
