@@ -143,3 +143,161 @@ TEST_CASE("auth drivers: an SMTP message sent after SCRAM-SHA-256 arrives") {
     CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
     CHECK(!wait_for_delivery(token).empty());
 }
+
+namespace {
+
+// NTLM needs Samba's ntlm_auth behind Dovecot (tests/servers/start.sh leaves it out without it).
+bool ntlm_available() {
+    if (getenv_or("MAILTEST_NTLM") == "yes") return true;
+    MESSAGE("NTLM skipped: MAILTEST_NTLM is '" << getenv_or("MAILTEST_NTLM")
+                                               << "', not 'yes' (install winbind and restart the servers)");
+    return false;
+}
+
+std::string ntlm_params(const std::string &password, const std::string &extra) {
+    return credentials(password, "\"domain\": \"WORKGROUP\", \"workstation\": \"UPOPTEST\"" +
+                                     (extra.empty() ? std::string() : ", " + extra));
+}
+
+// GOLD list -> "A=1;B=2" for readable checks.
+std::string semis(std::string s) {
+    for (auto &c : s)
+        if (c == '\x1B') c = ';';
+    return s;
+}
+
+} // namespace
+
+TEST_CASE("auth drivers: NTLM logs on to SMTP and POP3 with every policy; GetSecurity shows the runtime info") {
+    if (!ntlm_available()) return;
+    struct Case {
+        const char *policy, *shown;
+        bool target_info;
+    } cases[] = {
+        {"", "LM NTLM", false},
+        {"LM NTLM VERSION 1", "LM NTLM", false},
+        {"NTLM", "NTLM", false},
+        {"lm ntlm v2", "LM NTLM VERSION 2", true},
+        {"SESSION SECURITY", "SESSION SECURITY", true},
+        {"Session Security, LM NTLM V2", "SESSION SECURITY", true},
+    };
+    for (int server : {UPOP_SMTP, UPOP_POP})
+        for (auto &c : cases)
+            for (const char *ir : {"IMMEDIATE", "DEFERRED"}) {
+                CAPTURE(server_name(server));
+                CAPTURE(c.policy);
+                CAPTURE(ir);
+                std::string extra = std::string("\"initial_response\": \"") + ir + "\"";
+                if (*c.policy) extra += std::string(", \"policy\": \"") + c.policy + "\"";
+                Handle h;
+                REQUIRE_MESSAGE(logon(h, server, "UAuthNTLMSMTP", ntlm_params(env().pass, extra)) == UPOP_OK,
+                                h.error());
+                std::string rt = semis(runtime_info(h, server, 2));
+                CHECK(rt.find("INUSE=TRUE") != std::string::npos);
+                CHECK(rt.find(";CHARSET=UNICODE") != std::string::npos);
+                CHECK_MESSAGE(rt.find(std::string(";POLICY=") + c.shown + ";") != std::string::npos, rt);
+                if (c.target_info) {
+                    CHECK_MESSAGE(rt.find(";TARGETINFO=TRUE") != std::string::npos, rt);
+                    CHECK_MESSAGE(rt.find(";TARGETSERVER=") != std::string::npos, rt); // Samba's NetBIOS name
+                    CHECK_MESSAGE(rt.find(";TARGETDOMAIN=") != std::string::npos, rt);
+                } else {
+                    CHECK_MESSAGE(rt.find(";TARGETINFO=FALSE") != std::string::npos, rt);
+                    CHECK(rt.find("TARGETSERVER") == std::string::npos);
+                }
+                // IMMEDIATE puts the NEGOTIATE message into the AUTH command, DEFERRED does not
+                bool bare = false;
+                for (auto &l : h.trace)
+                    if (l.direction == '>' && l.text == "AUTH NTLM") bare = true;
+                CHECK(bare == (std::string(ir) == "DEFERRED"));
+                check_no_secret(h, env().pass);
+                CHECK(upop_disconnect(h, server) == UPOP_OK);
+                // the runtime info describes the last connection, and is still there after logoff
+                CHECK(semis(runtime_info(h, server, 2)) == rt);
+            }
+}
+
+TEST_CASE("auth drivers: NTLM with charset=OEM, and a wrong password (SMTP -8, POP -2)") {
+    if (!ntlm_available()) return;
+    for (int server : {UPOP_SMTP, UPOP_POP}) {
+        CAPTURE(server_name(server));
+        Handle h;
+        REQUIRE_MESSAGE(logon(h, server, "NTLM", ntlm_params(env().pass, "\"charset\": \"OEM\"")) == UPOP_OK,
+                        h.error());
+        CHECK(semis(runtime_info(h, server, 2)).find(";CHARSET=OEM") != std::string::npos);
+        CHECK(upop_disconnect(h, server) == UPOP_OK);
+
+        for (const char *policy : {"LM NTLM", "LM NTLM V2", "SESSION SECURITY"}) {
+            CAPTURE(policy);
+            Handle bad;
+            CHECK(logon(bad, server, "AUTH NTLM",
+                        ntlm_params("wrong-secret-456", std::string("\"policy\": \"") + policy + "\"")) ==
+                  refused(server));
+            check_no_secret(bad, "wrong-secret-456");
+            CHECK(semis(runtime_info(bad, server, 2)).find("INUSE=FALSE") == 0);
+        }
+    }
+}
+
+TEST_CASE("auth drivers: NTLM parameters are checked when the driver is added") {
+    Handle h;
+    CHECK(upop_set_security(h, "SMTP=NTLM", ntlm_params(env().pass, "\"policy\": \"LM NTLM V3\"").c_str()) ==
+          UPOP_E_INIT);
+    CHECK(h.error().find("policy") != std::string::npos);
+    CHECK(upop_set_security(h, "SMTP=NTLM", ntlm_params(env().pass, "\"policy\": \"NTLM, LM NTLM\"").c_str()) ==
+          UPOP_E_INIT);
+    CHECK(upop_set_security(h, "SMTP=NTLM", ntlm_params(env().pass, "\"charset\": \"EBCDIC\"").c_str()) ==
+          UPOP_E_INIT);
+    CHECK(upop_set_security(h, "SMTP=NTLM", ntlm_params(env().pass, "\"initial_response\": \"LATER\"").c_str()) ==
+          UPOP_E_INIT);
+    CHECK(upop_set_security(h, "SMTP=NTLM", ntlm_params(env().pass, "\"realm\": \"x\"").c_str()) == UPOP_E_INIT);
+    CHECK(h.error().find("realm") != std::string::npos);
+    CHECK(upop_set_security(h, "SMTP=NTLM", "{\"user\": \"u\"}") == UPOP_E_INIT);
+    CHECK(h.error().find("password") != std::string::npos);
+    CHECK(upop_set_security(h, "SMTP=XOAUTH2", "{\"user\": \"u\"}") == UPOP_E_INIT);
+    CHECK(h.error().find("token") != std::string::npos);
+    CHECK(upop_set_security(h, "SMTP=NTLM",
+                            ntlm_params(env().pass, "\"policy\": \" session  security ,ntlm \"").c_str()) == UPOP_OK);
+}
+
+TEST_CASE("auth drivers: two NTLM drivers in one context: the second fails, as in the original") {
+    if (!ntlm_available()) return;
+    for (int server : {UPOP_SMTP, UPOP_POP}) {
+        CAPTURE(server_name(server));
+        Handle h;
+        std::string s = server_name(server);
+        REQUIRE(upop_set_security(h, (s + "=STARTTLS").c_str(), "") == UPOP_OK);
+        REQUIRE(upop_set_security(h, (s + "=UAuthNTLMSMTP").c_str(), ntlm_params(env().pass, "").c_str()) == UPOP_OK);
+        REQUIRE(upop_set_security(h, (s + "=UAuthNTLMSMTP").c_str(), ntlm_params(env().pass, "").c_str()) == UPOP_OK);
+        CHECK(upop_connect(h, server, connection(server).c_str(), "", "") == refused(server));
+        CHECK(h.error().find("AUTH NTLM") != std::string::npos);
+        check_no_secret(h, env().pass);
+    }
+}
+
+TEST_CASE("auth drivers: a mandatory driver whose mechanism the server lacks is -7, an optional one is skipped") {
+    // Before STARTTLS the strict instance offers no mechanism at all.
+    const std::string plain = ", \"allow_plaintext\": \"true\"}";
+    std::string creds = credentials();
+    creds = creds.substr(0, creds.size() - 1) + plain;
+    std::string token = token_params("x.y.z");
+    token = token.substr(0, token.size() - 1) + plain;
+    struct Case {
+        const char *driver;
+        std::string params;
+    } cases[] = {{"SCRAM-SHA-256", creds}, {"SCRAM-SHA-1", creds}, {"CRAM-MD5", creds},
+                 {"NTLM", creds},          {"XOAUTH2", token},     {"OAUTHBEARER", token}};
+    for (auto &c : cases) {
+        CAPTURE(c.driver);
+        Handle h;
+        REQUIRE(upop_set_security(h, (std::string("SMTP=") + c.driver).c_str(), c.params.c_str()) == UPOP_OK);
+        CHECK(upop_connect(h, UPOP_SMTP, strict_submission().c_str(), "", "") == UPOP_E_UNSUPPORTED);
+        CHECK_MESSAGE(h.error().find(std::string("does not offer the SASL mechanism")) != std::string::npos, h.error());
+
+        Handle o;
+        REQUIRE(upop_set_security(o, (std::string("SMTP=") + c.driver + ";USE=OPT").c_str(), c.params.c_str()) ==
+                UPOP_OK);
+        CHECK_MESSAGE(upop_connect(o, UPOP_SMTP, strict_submission().c_str(), "", "") == UPOP_OK, o.error());
+        CHECK(runtime_info(o, UPOP_SMTP, 1) == "INUSE=FALSE");
+        CHECK(upop_disconnect(o, UPOP_SMTP) == UPOP_OK);
+    }
+}
