@@ -6,6 +6,7 @@
 #include "upopmail.h"
 #include "mime/charset.hpp"
 #include "mime/list.hpp"
+#include "mime/safe_name.hpp"
 
 namespace upopmail::mime {
 
@@ -456,6 +457,14 @@ int header_priority(const Part &message)
     return 3;
 }
 
+std::string header_list_value(const Part &message, std::string_view name)
+{
+    std::string v = decode_header_text(message.header(name));
+    for (auto &c : v)
+        if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) c = ' ';
+    return std::string(trim(v));
+}
+
 // ---------------------------------------------------------------- the tree
 
 namespace {
@@ -588,6 +597,33 @@ std::vector<const Part *> leaves(const Part &root)
         for (auto it = p->children.rbegin(); it != p->children.rend(); ++it) stack.push_back(&*it);
     }
     return out;
+}
+
+void view_mail(std::string_view raw, int message_nr, MailView &out, const Limits &limits)
+{
+    out.root = parse_message(raw, limits);
+    const Part &msg = out.root;
+    out.header_items = {
+        "ID=" + std::to_string(message_nr),
+        "TO=" + header_list_value(msg, "to"),
+        "FROM=" + header_list_value(msg, "from"),
+        "SUBJECT=" + header_list_value(msg, "subject"),
+        "DATE=" + header_list_value(msg, "date"),
+        "PRIORITY=" + std::to_string(header_priority(msg)),
+        "CC=" + header_list_value(msg, "cc"),
+        "REPLY=" + header_list_value(msg, "reply-to"),
+    };
+    out.text = nullptr;
+    out.files.clear();
+    size_t index = 0;
+    for (const Part *p : leaves(msg)) {
+        ++index;
+        if (!out.text && p->type == "text" && p->subtype == "plain" && !p->is_attachment()) {
+            out.text = p;
+            continue;
+        }
+        out.files.push_back({p, safe_file_name(p->file_name(), index, p->mime_type())});
+    }
 }
 
 } // namespace upopmail::mime

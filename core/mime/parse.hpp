@@ -88,4 +88,29 @@ std::string decode_body(const Part &part, bool &ok);
 // PRIORITY of the header list: X-Priority 1..5, else Importance high 1 / low 5, else 3.
 int header_priority(const Part &message);
 
+// A header field for GetMail's list: RFC 2047 decoded to UTF-8, GOLD, CR, LF and every other
+// control character (NUL included) turned into a blank, outer blanks trimmed.
+std::string header_list_value(const Part &message, std::string_view name);
+
+// What GetMail makes of a message, before any file is written: the header list items (ID, TO,
+// FROM, SUBJECT, DATE, PRIORITY, CC, REPLY), the text part (the first text/plain leaf that is not an
+// attachment, or none) and every other leaf with the safe file name it is to be written under
+// (Content-Disposition filename, else Content-Type name, else part-<index>.<ext>).
+struct MailView {
+    MailView() = default;
+    MailView(const MailView &) = delete; // text and files point into root
+    MailView &operator=(const MailView &) = delete;
+
+    struct File {
+        const Part *part;
+        std::string name;
+    };
+    Part root;
+    std::vector<std::string> header_items;
+    const Part *text = nullptr;
+    std::vector<File> files;
+};
+// Throws Error(UPOP_E_RETRIEVAL) past a bound of limits.
+void view_mail(std::string_view raw, int message_nr, MailView &out, const Limits &limits = {});
+
 } // namespace upopmail::mime

@@ -457,3 +457,54 @@ TEST_CASE("safe names: files are created new, never through a link, duplicates r
     CHECK(outside == 0);
     fs::remove_all(dir);
 }
+
+TEST_CASE("view_mail: the header list, the text part and the file names GetMail uses")
+{
+    MailView v;
+    view_mail("To: a@x.test\r\nFrom: =?UTF-8?Q?=C3=89ve?= <e@x.test>\r\nSubject: =?UTF-8?Q?a=1Bb?= c\r\n\td\x1B" "e\r\n"
+              "Cc: c@x.test\r\nReply-To: r@x.test\r\nImportance: low\r\nDate: Sat, 28 Nov 2026 01:02:03 +0000\r\n"
+              "\r\nbody\r\n",
+              7, v);
+    const std::vector<std::string> items = {"ID=7",
+                                            "TO=a@x.test",
+                                            "FROM=\xC3\x89ve <e@x.test>",
+                                            "SUBJECT=a b c\td e",
+                                            "DATE=Sat, 28 Nov 2026 01:02:03 +0000",
+                                            "PRIORITY=5",
+                                            "CC=c@x.test",
+                                            "REPLY=r@x.test"};
+    // GOLD and the fold's tab never reach the list
+    CHECK(v.header_items.size() == items.size());
+    CHECK(v.header_items[3] == "SUBJECT=a b c d e");
+    for (auto &i : v.header_items) CHECK(i.find('\x1B') == std::string::npos);
+    CHECK(v.header_items[2] == items[2]);
+    CHECK(v.header_items[5] == items[5]);
+    CHECK(v.header_items[7] == items[7]);
+    REQUIRE(v.text != nullptr);
+    CHECK(v.text->body == "body\r\n");
+    CHECK(v.files.empty());
+
+    // HTML only: no text, the HTML is a file
+    MailView h;
+    view_mail("Content-Type: text/html; charset=utf-8\r\n\r\n<p>x</p>", 1, h);
+    CHECK(h.text == nullptr);
+    REQUIRE(h.files.size() == 1);
+    CHECK(h.files[0].name == "part-1.html");
+
+    // a named text/plain is an attachment; the first unnamed one is the text, a later one a file
+    MailView m;
+    view_mail("Content-Type: multipart/mixed; boundary=b\r\n\r\n"
+              "--b\r\nContent-Type: text/plain; name=notes.txt\r\n\r\nnotes\r\n"
+              "--b\r\nContent-Type: text/html\r\n\r\n<p>html</p>\r\n"
+              "--b\r\nContent-Type: text/plain\r\n\r\nthe text\r\n"
+              "--b\r\nContent-Type: text/plain\r\nContent-Disposition: inline\r\n\r\nfooter\r\n"
+              "--b\r\nContent-Type: image/png\r\nContent-ID: <i1>\r\nContent-Disposition: inline\r\n\r\npng\r\n"
+              "--b\r\nContent-Type: message/rfc822\r\n\r\nSubject: inner\r\n\r\ninner\r\n"
+              "--b--\r\n",
+              2, m);
+    REQUIRE(m.text != nullptr);
+    CHECK(m.text->body == "the text");
+    std::vector<std::string> names;
+    for (auto &f : m.files) names.push_back(f.name);
+    CHECK(names == std::vector<std::string>{"notes.txt", "part-2.html", "part-4.txt", "part-5.png", "part-6.eml"});
+}
