@@ -45,20 +45,10 @@ Reply Pop3Session::read_reply()
     return r;
 }
 
-void Pop3Session::open(const net::Endpoint &ep, const net::TlsProfile &profile)
+std::string Pop3Session::describe(const Reply &r) const
 {
-    wire_.connect(ep.host, ep.port);
-    if (ep.tls) wire_.start_tls(profile, ep.host);
-    Reply greeting = read_reply();
-    greeting_ = greeting.text();
-    if (greeting.code != 1)
-        throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused the session: -ERR " +
-                                         trace::printable(greeting.text()));
-    std::string g = greeting.text();
-    auto lt = g.find('<');
-    auto gt = lt == std::string::npos ? std::string::npos : g.find('>', lt);
-    if (gt != std::string::npos && g.find('@', lt) < gt) apop_ = g.substr(lt, gt - lt + 1);
-    refresh_capabilities();
+    static const char *status[] = {"-ERR", "+OK", "+"};
+    return std::string(status[r.code]) + " " + trace::printable(r.text());
 }
 
 void Pop3Session::refresh_capabilities()

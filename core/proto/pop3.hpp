@@ -19,14 +19,12 @@ class Pop3Session : public Session {
 public:
     Pop3Session(trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms);
 
-    void open(const net::Endpoint &ep, const net::TlsProfile &profile) override;
+    bool greeting_ok(const Reply &r) const override { return r.code == 1; }
+    std::string describe(const Reply &r) const override;
     void refresh_capabilities() override;
     Reply read_reply() override; // code 1 "+OK", 0 "-ERR", 2 "+ " (SASL continuation)
     void quit() noexcept override;
     bool has_mechanism(std::string_view mechanism) const override;
-
-    // The <...@...> timestamp of the greeting ("" when the server offers no APOP).
-    const std::string &apop_timestamp() const { return apop_; }
 
     // Reads the lines of a multi-line response after its +OK, dot-unstuffed, up to the "."
     // line; each line is given without CRLF. Throws Error(-11) beyond max_bytes.
@@ -34,9 +32,6 @@ public:
     // Sends the commands in one write when the server offers PIPELINING, else one by one; returns
     // the replies in order (used for commands whose replies are single lines).
     bool pipelining() const { return has_capability("PIPELINING"); }
-
-private:
-    std::string apop_;
 };
 
 } // namespace upopmail::proto

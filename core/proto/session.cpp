@@ -23,6 +23,17 @@ Session::Session(int server, trace::Tracer &tracer, net::Canceller *cancel, int 
 {
 }
 
+void Session::open(const net::Endpoint &ep, const net::TlsProfile &profile)
+{
+    wire_.connect(ep.host, ep.port);
+    if (ep.tls) wire_.start_tls(profile, ep.host);
+    Reply greeting = read_reply();
+    greeting_ = greeting.text();
+    if (!greeting_ok(greeting))
+        throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused the session: " + describe(greeting));
+    refresh_capabilities();
+}
+
 Reply Session::command(std::string_view line, size_t visible)
 {
     wire_.send_line(line, visible);

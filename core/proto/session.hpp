@@ -42,7 +42,10 @@ public:
     Wire &wire() { return wire_; }
 
     // Connects (implicit TLS when ep.tls), reads the greeting and the capabilities.
-    virtual void open(const net::Endpoint &ep, const net::TlsProfile &profile) = 0;
+    virtual void open(const net::Endpoint &ep, const net::TlsProfile &profile);
+    // Is this the protocol's go-ahead greeting? How is a reply shown in a sentence?
+    virtual bool greeting_ok(const Reply &r) const = 0;
+    virtual std::string describe(const Reply &r) const = 0;
     // Queries the capabilities again (EHLO / CAPA).
     virtual void refresh_capabilities() = 0;
     // Reads one complete reply.

@@ -58,16 +58,9 @@ Reply SmtpSession::read_reply()
     return r;
 }
 
-void SmtpSession::open(const net::Endpoint &ep, const net::TlsProfile &profile)
+std::string SmtpSession::describe(const Reply &r) const
 {
-    wire_.connect(ep.host, ep.port);
-    if (ep.tls) wire_.start_tls(profile, ep.host);
-    Reply greeting = read_reply();
-    greeting_ = greeting.text();
-    if (greeting.code != 220)
-        throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused the session: " +
-                                         std::to_string(greeting.code) + " " + trace::printable(greeting.text()));
-    refresh_capabilities();
+    return std::to_string(r.code) + " " + trace::printable(r.text());
 }
 
 void SmtpSession::refresh_capabilities()

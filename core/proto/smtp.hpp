@@ -35,7 +35,8 @@ class SmtpSession : public Session {
 public:
     SmtpSession(trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms, std::string ehlo_domain);
 
-    void open(const net::Endpoint &ep, const net::TlsProfile &profile) override;
+    bool greeting_ok(const Reply &r) const override { return r.code == 220; }
+    std::string describe(const Reply &r) const override;
     void refresh_capabilities() override;
     Reply read_reply() override;
     void quit() noexcept override;

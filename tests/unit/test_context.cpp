@@ -22,6 +22,8 @@ class NullSession : public proto::Session {
 public:
     NullSession() : Session(UPOP_SMTP, tracer_, nullptr, 1000, {334, 235, 512}) {}
     void open(const net::Endpoint &, const net::TlsProfile &) override {}
+    bool greeting_ok(const proto::Reply &) const override { return true; }
+    std::string describe(const proto::Reply &) const override { return ""; }
     void refresh_capabilities() override { g_log.push_back("refresh"); }
     proto::Reply read_reply() override { return {}; }
     void quit() noexcept override {}
