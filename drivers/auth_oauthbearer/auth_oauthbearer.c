@@ -8,34 +8,18 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "oauth_exchange.h"
 #include "upopmail_driver.h"
 
 #define OB_MAX_USER 255
 #define OB_MAX_TOKEN 8192
 #define OB_MAX_HOST 255
-#define OB_MAX_CHALLENGE 8192
-#define OB_MAX_SHOWN 512
-
-static void ob_wipe(void *p, size_t n)
-{
-    volatile unsigned char *v = (volatile unsigned char *)p;
-    while (n--) *v++ = 0;
-}
 
 static const upopd_param ob_params[] = {
     {"user", UPOPD_P_REQUIRED},
     {"token", UPOPD_P_REQUIRED | UPOPD_P_SECRET},
     {NULL, 0},
 };
-
-static void ob_printable(const unsigned char *in, size_t len, char *out, size_t cap)
-{
-    size_t n = 0;
-    for (size_t i = 0; i < len && n + 4 < cap && i < OB_MAX_SHOWN; ++i)
-        out[n++] = (in[i] >= 0x20 && in[i] < 0x7f) ? (char)in[i] : '?';
-    if (len > OB_MAX_SHOWN && n + 4 < cap) out[n++] = '.', out[n++] = '.', out[n++] = '.';
-    out[n] = 0;
-}
 
 static int ob_create(const upopd_host_api *api, upopd_host *h, void **state)
 {
@@ -71,18 +55,6 @@ static int ob_verify(void *state, const upopd_host_api *api, upopd_host *h)
     if (api->has_mechanism(h, "OAUTHBEARER")) return UPOPD_OK;
     api->error(h, "the server does not offer the SASL mechanism OAUTHBEARER");
     return UPOPD_UNSUPPORTED;
-}
-
-static int ob_refused(const upopd_host_api *api, upopd_host *h, const char *json, const upopd_sasl_result *r)
-{
-    char msg[OB_MAX_SHOWN + 700];
-    const char *text = r->reply.text ? r->reply.text : "";
-    if (json)
-        snprintf(msg, sizeof msg, "the server refused the token: %s (%.400s)", json, text);
-    else
-        snprintf(msg, sizeof msg, "the server refused the token: %.400s", text);
-    api->error(h, msg);
-    return UPOPD_AUTH_FAILED;
 }
 
 static int ob_open(void *state, const upopd_host_api *api, upopd_host *h)
@@ -124,39 +96,11 @@ static int ob_open(void *state, const upopd_host_api *api, upopd_host *h)
     msg[n++] = 0x01;
     msg[n++] = 0x01;
 
-    upopd_sasl_result r;
-    int rc = api->sasl_start(h, "OAUTHBEARER", msg, n, &r);
-    ob_wipe(msg, cap);
+    const unsigned char ack = 0x01; /* RFC 7628 §3.2.3 */
+    int rc = upopd_oauth_exchange(api, h, "OAUTHBEARER", msg, n, &ack, 1);
+    upopd_wipe(msg, cap);
     free(msg);
-    if (rc != UPOPD_OK) return rc;
-    if (r.done) return r.ok ? UPOPD_OK : ob_refused(api, h, NULL, &r);
-
-    /* The error challenge (RFC 7628 §3.2.2): keep the JSON, answer with 0x01 (§3.2.3). */
-    if (r.len > OB_MAX_CHALLENGE) {
-        api->sasl_cancel(h);
-        api->error(h, "the server's OAUTHBEARER challenge is longer than 8192 bytes; authentication cancelled");
-        return UPOPD_ERROR;
-    }
-    char json[OB_MAX_SHOWN + 8];
-    ob_printable(r.data, r.len, json, sizeof json);
-    api->log(h, 0, "the server sent an OAUTHBEARER error challenge; answering with 0x01");
-    const unsigned char ack = 0x01;
-    rc = api->sasl_step(h, &ack, 1, &r);
-    if (rc != UPOPD_OK) return rc;
-    if (!r.done) {
-        api->sasl_cancel(h);
-        char m[OB_MAX_SHOWN + 200];
-        snprintf(m, sizeof m, "the server sent a second OAUTHBEARER challenge after the error %s; authentication cancelled",
-                 json);
-        api->error(h, m);
-        return UPOPD_ERROR;
-    }
-    if (r.ok) {
-        /* RFC 7628: after an error the exchange must fail; a server that says otherwise is broken. */
-        api->error(h, "the server reported success after its OAUTHBEARER error challenge");
-        return UPOPD_ERROR;
-    }
-    return ob_refused(api, h, json, &r);
+    return rc;
 }
 
 static const char *const ob_aliases[] = {"OAUTHBEARER", NULL};
