@@ -41,6 +41,8 @@ int Component::get_mail(int32_t n, const std::string &att_loc, int64_t mail_size
         std::string bytes = mime::decode_body(*view.text, ok);
         if (!ok) warn(kWarnDecode, "the text could not be decoded from " + view.text->encoding + " completely");
         body = mime::to_utf8(bytes, view.text->charset());
+        // the text goes out as a C string: a NUL byte would cut it short
+        for (size_t p = 0; (p = body.find('\0', p)) != std::string::npos;) body.replace(p, 1, "\xEF\xBF\xBD");
     }
 
     // Every other part becomes a file in att_loc (an attachment in any charset is written as bytes).

@@ -77,8 +77,9 @@ std::string decode_header_text(std::string_view raw);
 void parse_structured(std::string_view raw, std::string &value, Params &params);
 
 // Transfer decodings. Both are lenient (bodies from the wild): base64 skips whitespace and stops at
-// '='; quoted-printable keeps malformed '=' sequences as they are. ok becomes false when the input
-// had bytes that do not belong (characters outside the alphabet, a dangling base64 character).
+// '='; ok becomes false when it met characters outside the alphabet (skipped) or a dangling final
+// character. Quoted-printable keeps malformed '=' sequences as they are, drops transport padding
+// at line ends and joins soft line breaks; it leaves ok alone.
 std::string decode_base64_lenient(std::string_view in, bool &ok);
 std::string decode_quoted_printable(std::string_view in, bool &ok);
 // The body of a leaf decoded by its Content-Transfer-Encoding. An unknown encoding gives the raw
