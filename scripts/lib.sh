@@ -5,7 +5,7 @@
 #   upop_start_servers         real Dovecot + Postfix in a fresh /tmp dir, env.sh exported;
 #                              stopped again by upop_stop_servers or, at the latest, at exit
 #   upop_install_sdk PREFIX    cmake --install into PREFIX
-#   upop_build_sample PREFIX OUT   build samples/c/send_mail.c against the installed SDK only
+#   upop_build_sample PREFIX OUT [SAMPLE.c]   build samples/c/SAMPLE.c (send_mail.c) against the installed SDK only
 #   upop_wait_delivery TOKEN [SECONDS]   prints the path of the delivered message containing TOKEN
 # Needs Debian 12; apt and the servers need root (sudo is used when not root).
 
@@ -116,9 +116,9 @@ upop_install_sdk() {
   cmake --install "$UPOP_BUILD" --prefix "$1" >/dev/null
 }
 
-upop_build_sample() {
+upop_build_sample() {  # upop_build_sample PREFIX OUT [SAMPLE.c, default send_mail.c]
   # Deliberately nothing from the source tree but the sample itself: the installed SDK only.
-  cc -I"$1/include" "$UPOP_ROOT/samples/c/send_mail.c" -L"$1/lib" -lupopmail \
+  cc -I"$1/include" "$UPOP_ROOT/samples/c/${3:-send_mail.c}" -L"$1/lib" -lupopmail \
     -Wl,-rpath,"$1/lib" -o "$2"
 }
 
