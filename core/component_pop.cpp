@@ -4,6 +4,7 @@
 #include "component.hpp"
 #include "error.hpp"
 #include "mime/list.hpp"
+#include "mime/parse.hpp"
 #include "net/endpoint.hpp"
 #include "net/tls_profile.hpp"
 
@@ -16,45 +17,6 @@ std::string clean(std::string v)
     for (auto &c : v)
         if (c == mime::kGold || c == '\r' || c == '\n' || c == '\t') c = ' ';
     return std::string(mime::trim(v));
-}
-
-// Header fields of a header block (unfolded), by lower-case name; the first occurrence wins.
-std::map<std::string, std::string> header_fields(const std::vector<std::string> &lines)
-{
-    std::map<std::string, std::string> out;
-    std::string name, value;
-    auto flush = [&] {
-        if (!name.empty() && !out.count(name)) out[name] = value;
-        name.clear();
-        value.clear();
-    };
-    for (auto &l : lines) {
-        if (l.empty()) break;
-        if ((l[0] == ' ' || l[0] == '\t') && !name.empty()) {
-            value += " " + std::string(mime::trim(l));
-            continue;
-        }
-        flush();
-        auto colon = l.find(':');
-        if (colon == std::string::npos) continue;
-        name = mime::to_lower(mime::trim(std::string_view(l).substr(0, colon)));
-        value = std::string(mime::trim(std::string_view(l).substr(colon + 1)));
-    }
-    flush();
-    return out;
-}
-
-int priority_of(const std::map<std::string, std::string> &h)
-{
-    if (auto it = h.find("x-priority"); it != h.end()) {
-        auto v = mime::trim(it->second);
-        if (!v.empty() && v[0] >= '1' && v[0] <= '5') return v[0] - '0';
-    }
-    if (auto it = h.find("importance"); it != h.end()) {
-        if (mime::iequals(mime::trim(it->second), "high")) return 1;
-        if (mime::iequals(mime::trim(it->second), "low")) return 5;
-    }
-    return 3;
 }
 
 } // namespace
@@ -145,47 +107,62 @@ int Component::list_mail(std::string &out)
         long count = std::strtol(stat.text().c_str(), nullptr, 10);
         if (count < 0 || count > 1000000) throw Error(UPOP_E_RETRIEVAL, "the server reported an impossible message count");
         std::map<long, std::string> sizes, uidls;
+        // Message numbers come from LIST: after a DELE in this session they have gaps, and STAT
+        // counts only the messages left.
+        const long max_nr = 10000000;
         auto scan = [&](const char *cmd, std::map<long, std::string> &into) {
             auto r = s.command(cmd);
-            if (r.code != 1) return;
+            if (r.code != 1) return false;
             s.read_multiline([&](std::string_view l) {
                 std::string line(l);
                 auto sp = line.find(' ');
                 if (sp == std::string::npos) return;
                 long n = std::strtol(line.c_str(), nullptr, 10);
-                if (n >= 1 && n <= count) into[n] = clean(line.substr(sp + 1));
+                if (n >= 1 && n <= max_nr && into.size() < 1000000) into[n] = clean(line.substr(sp + 1));
             }, 64ull * 1024 * 1024);
+            return true;
         };
-        scan("LIST", sizes);
+        if (!scan("LIST", sizes))
+            for (long n = 1; n <= count; ++n) sizes[n] = "";
         scan("UIDL", uidls);
+        std::vector<long> numbers;
+        for (auto &kv : sizes) numbers.push_back(kv.first);
         // headers of every message with TOP n 0, pipelined in batches when offered
         std::vector<std::string> items;
         int entries = 0;
-        const long batch = s.pipelining() ? 64 : 1;
-        for (long first = 1; first <= count; first += batch) {
-            long last = std::min(count, first + batch - 1);
+        const size_t batch = s.pipelining() ? 64 : 1;
+        for (size_t first = 0; first < numbers.size(); first += batch) {
+            size_t last = std::min(numbers.size(), first + batch);
             if (batch > 1) {
                 std::string cmds;
-                for (long n = first; n <= last; ++n) {
+                for (size_t i = first; i < last; ++i) {
+                    long n = numbers[i];
                     std::string c = "TOP " + std::to_string(n) + " 0";
                     s.wire().tracer().line(UPOP_POP, '>', c);
                     cmds += c + "\r\n";
                 }
                 s.wire().send_raw(cmds);
             }
-            for (long n = first; n <= last; ++n) {
+            for (size_t i = first; i < last; ++i) {
+                long n = numbers[i];
                 auto r = batch > 1 ? s.read_reply() : s.command("TOP " + std::to_string(n) + " 0");
                 if (r.code != 1) continue; // deleted in this session, or no TOP
-                std::vector<std::string> lines;
-                s.read_multiline([&](std::string_view l) { lines.emplace_back(l); }, 4ull * 1024 * 1024);
-                auto h = header_fields(lines);
+                std::string head;
+                s.read_multiline([&](std::string_view l) { head.append(l).append("\r\n"); }, 4ull * 1024 * 1024);
+                // the same header decoding as GetMail (RFC 2047, unfolding)
+                mime::Part h;
+                try {
+                    h = mime::parse_message(head + "\r\n");
+                } catch (const Error &) {
+                    // a header beyond the parser's bounds: listed with empty fields
+                }
                 ++entries;
                 items.push_back("NMB=" + std::to_string(entries));
                 items.push_back("ID=" + std::to_string(n));
-                items.push_back("FROM=" + clean(h["from"]));
-                items.push_back("SUBJECT=" + clean(h["subject"]));
-                items.push_back("DATE=" + clean(h["date"]));
-                items.push_back("PRIORITY=" + std::to_string(priority_of(h)));
+                items.push_back("FROM=" + clean(mime::header_list_value(h, "from")));
+                items.push_back("SUBJECT=" + clean(mime::header_list_value(h, "subject")));
+                items.push_back("DATE=" + clean(mime::header_list_value(h, "date")));
+                items.push_back("PRIORITY=" + std::to_string(mime::header_priority(h)));
                 items.push_back("SIZE=" + sizes[n]);
                 if (uidls.count(n)) items.push_back("UIDL=" + uidls[n]);
             }

@@ -166,3 +166,22 @@ TEST_CASE("POP3: APOP with a wrong password is -2") {
     REQUIRE(upop_set_security(h, "POP=APOP", credentials("not-the-password").c_str()) == UPOP_OK);
     CHECK(upop_connect(h, UPOP_POP, pop_tls().c_str(), "", "") == UPOP_E_PARAM);
 }
+
+TEST_CASE("POP3: ListMail after DeleteMail in the same session still lists the later messages") {
+    std::string first = deliver("popgap1", "one");
+    std::string second = deliver("popgap2", "two");
+    Handle h;
+    REQUIRE(upop_connect(h, UPOP_POP, pop_tls().c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK);
+    std::string list;
+    int before = list_all(h, list, 4096);
+    int id1 = find_id(list, first), id2 = find_id(list, second);
+    REQUIRE(id1 > 0);
+    REQUIRE(id2 > id1);
+    REQUIRE(upop_delete_mail(h, id1) == UPOP_OK);
+    std::string after;
+    CHECK(list_all(h, after, 4096) == before - 1);
+    CHECK(find_id(after, first) == 0);
+    CHECK(find_id(after, second) == id2); // numbers stay stable in a session
+    REQUIRE(upop_delete_mail(h, id2) == UPOP_OK);
+    CHECK(upop_disconnect(h, UPOP_POP) == UPOP_OK);
+}
