@@ -361,3 +361,143 @@ TEST_CASE("GetMail: hostile attachment names stay inside the directory; warnings
     REQUIRE(upop_delete_mail(h2, id1) == UPOP_OK);
     REQUIRE(upop_disconnect(h2, UPOP_POP) == UPOP_OK);
 }
+
+namespace {
+
+// LF line endings (as a maildir may store them) shown as the CRLF that POP3 carries.
+std::string as_crlf(const std::string &s) {
+    std::string out;
+    for (size_t i = 0; i < s.size(); ++i) {
+        if (s[i] == '\n' && (i == 0 || s[i - 1] != '\r')) out += '\r';
+        out += s[i];
+    }
+    return out;
+}
+
+std::string raw_message(Handle &h, int id) {
+    std::vector<char> buf(4096);
+    int r = upop_get_raw_mail(h, id, 0, buf.data(), buf.size());
+    std::string raw = buf.data();
+    while (r == UPOP_E_MORE) {
+        r = upop_get_raw_mail_x(h, buf.data(), buf.size());
+        raw += buf.data();
+    }
+    REQUIRE_MESSAGE(r == UPOP_OK, h.error());
+    return raw;
+}
+
+std::string bytes_of(const std::string &path) { return read_file(path); }
+
+} // namespace
+
+TEST_CASE("GetMail: what Send composed (HTML, inline images, attachments) comes back with the same bytes") {
+    std::string token = unique_token("roundtrip");
+    std::string src = new_dir("src");
+    auto write = [&](const std::string &name, const std::string &data) {
+        std::ofstream(src + "/" + name, std::ios::binary) << data;
+        return src + "/" + name;
+    };
+    std::string bin1, bin2;
+    for (int i = 0; i < 5000; ++i) bin1 += static_cast<char>((i * 7919) & 0xFF);
+    for (int i = 0; i < 70000; ++i) bin2 += static_cast<char>((i * 31 + 7) & 0xFF);
+    std::string logo = write("logo.png", bin1), chart = write("chart.gif", bin1.substr(0, 1234));
+    std::string report = write("report.pdf", bin2), notes = write("Notizen für Zoë.txt", "Grüße\r\nzweite Zeile\r\n");
+    const std::string subject = "Rückmeldung ✓ " + token;
+    const std::string plain = "Hello,\r\nthe plain text ☃\r\n";
+    const std::string html = "<p>Hello <img src=\"cid:logo\"> <img src=\"cid:chart\"></p>";
+    {
+        Handle s;
+        REQUIRE(upop_set_security(s, "SMTP=STARTTLS", "") == UPOP_OK);
+        REQUIRE(upop_set_security(s, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
+        REQUIRE_MESSAGE(upop_connect(s, UPOP_SMTP, submission().c_str(), "", "") == UPOP_OK, s.error());
+        REQUIRE(upop_set_from(s, env().addr.c_str()) == UPOP_OK);
+        REQUIRE(upop_set_to_list(s, env().addr.c_str()) == UPOP_OK);
+        REQUIRE(upop_set_subject(s, subject.c_str()) == UPOP_OK);
+        REQUIRE(upop_set_message_id(s, ("<" + token + "@upopmail.test>").c_str()) == UPOP_OK);
+        REQUIRE(upop_set_message(s, plain.c_str(), "") == UPOP_OK);
+        REQUIRE(upop_set_message(s, html.c_str(), "MIMEType=text/html") == UPOP_OK);
+        REQUIRE(upop_add_inline_from_file(s, logo.c_str(), "ContentID=logo") == UPOP_OK);
+        REQUIRE(upop_add_inline_from_file(s, chart.c_str(), "ContentID=chart") == UPOP_OK);
+        REQUIRE(upop_add_attachment_from_file(s, report.c_str(), "") == UPOP_OK);
+        REQUIRE(upop_add_attachment_from_file(s, notes.c_str(), "") == UPOP_OK);
+        REQUIRE_MESSAGE(upop_send(s, "") == 0, s.error());
+        REQUIRE(upop_disconnect(s, UPOP_SMTP) == UPOP_OK);
+    }
+    std::string stored_path = wait_for_delivery(token);
+    REQUIRE(!stored_path.empty());
+    std::string stored = read_file(stored_path);
+
+    Handle h;
+    logon(h);
+    int id = find_message(h, token);
+    REQUIRE(id > 0);
+    CHECK(raw_message(h, id) == as_crlf(stored)); // GetRawMail: the stored message as POP3 carries it
+
+    std::string dir = new_dir("roundtrip");
+    Mail m = get_mail(h, id, dir, 1000);
+    REQUIRE_MESSAGE(m.rc == 0, h.error());
+    CHECK(item(m.headers, "SUBJECT") == subject);
+    CHECK(item(m.headers, "ID") == std::to_string(id));
+    CHECK(m.text == plain);
+    std::set<std::string> names;
+    for (auto &n : split_gold(m.atts)) names.insert(n);
+    CHECK(names.size() == 5); // the HTML body, two inline images, two attachments
+    CHECK(names.count("logo.png") == 1);
+    CHECK(names.count("chart.gif") == 1);
+    CHECK(names.count("report.pdf") == 1);
+    CHECK(names.count("Notizen für Zoë.txt") == 1);
+    if (names.count("logo.png")) CHECK(bytes_of(dir + "/logo.png") == bin1);
+    if (names.count("chart.gif")) CHECK(bytes_of(dir + "/chart.gif") == bin1.substr(0, 1234));
+    if (names.count("report.pdf")) CHECK(bytes_of(dir + "/report.pdf") == bin2);
+    if (names.count("Notizen für Zoë.txt")) CHECK(bytes_of(dir + "/Notizen für Zoë.txt") == "Grüße\r\nzweite Zeile\r\n");
+    for (auto &n : names) // the fifth file is the HTML body
+        if (n != "logo.png" && n != "chart.gif" && n != "report.pdf" && n != "Notizen für Zoë.txt")
+            CHECK_MESSAGE(bytes_of(dir + "/" + n) == html, n);
+    REQUIRE(upop_delete_mail(h, id) == UPOP_OK);
+    CHECK(upop_disconnect(h, UPOP_POP) == UPOP_OK);
+}
+
+TEST_CASE("ListMail: a mailbox of 500 messages through a 4 KB buffer (the -16 continuation)") {
+    std::string token = unique_token("bulk");
+    for (int i = 1; i <= 500; ++i)
+        inject(headers_for(token + "-" + std::to_string(i), "bulk " + token + " #" + std::to_string(i) + " é") +
+               "Content-Type: text/plain; charset=utf-8\n\nmessage " + std::to_string(i) + "\n");
+    Handle h;
+    logon(h);
+    char buf[4096];
+    int rc = upop_list_mail(h, buf, sizeof buf);
+    std::string list = buf;
+    int parts = 1;
+    while (rc == UPOP_E_MORE) {
+        CHECK(std::string(buf).size() <= sizeof buf - 1);
+        rc = upop_list_mail_x(h, buf, sizeof buf);
+        list += buf;
+        ++parts;
+    }
+    REQUIRE_MESSAGE(rc >= 500, h.error());
+    CHECK(parts > 10);
+    // every message once, with its subject decoded, and NMB counting 1..rc
+    std::vector<int> seen(501, 0);
+    std::vector<int> ids;
+    int nmb = 0;
+    std::string last_id;
+    for (auto &i : split_gold(list)) {
+        if (i.compare(0, 4, "NMB=") == 0) CHECK(std::atoi(i.c_str() + 4) == ++nmb);
+        if (i.compare(0, 3, "ID=") == 0) last_id = i.substr(3);
+        std::string prefix = "SUBJECT=bulk " + token + " #";
+        if (i.compare(0, prefix.size(), prefix) == 0) {
+            int n = std::atoi(i.c_str() + prefix.size());
+            REQUIRE(n >= 1);
+            REQUIRE(n <= 500);
+            ++seen[n];
+            CHECK(i.substr(i.size() - 3) == " é");
+            ids.push_back(std::atoi(last_id.c_str()));
+        }
+    }
+    CHECK(nmb == rc);
+    int once = 0;
+    for (int n = 1; n <= 500; ++n) once += seen[n] == 1;
+    CHECK(once == 500);
+    for (int id : ids) REQUIRE(upop_delete_mail(h, id) == UPOP_OK);
+    CHECK(upop_disconnect(h, UPOP_POP) == UPOP_OK);
+}
