@@ -194,16 +194,29 @@ UPOP_API int upop_clear_mail(upop *h);
  *  not logged on, -9, -11. */
 UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap);
 UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
-/** GetMail / GetMailX: fetches and decodes message msg_nr; see the reference. */
+/** GetMail / GetMailX: fetches message msg_nr (mail_size > 0: at most that many bytes, else -6)
+ *  and decodes it. header_list: ID, TO, FROM, SUBJECT, DATE, PRIORITY, CC, REPLY (RFC 2047
+ *  decoded, GOLD-separated). text: the first text/plain part that is not an attachment, in UTF-8.
+ *  Every other part (HTML body, inline objects, attachments, attached messages) is written into
+ *  the existing directory att_loc under a safe file name (no path, no "..", no control or device
+ *  names; never overwriting: an existing name gives "name (2).ext" and warning 3), and att_list
+ *  lists the names as written, GOLD-separated. Returns 0 or the highest warning: 1 a part could
+ *  not be decoded (written as received), 2 a part could not be written (att_loc missing or empty),
+ *  3 duplicate name; -6, -7 no such message, -8 not logged on, -9, -11, -17 the text's charset is
+ *  not supported (nothing written), -16 an output did not fit: call upop_get_mail_x for the next
+ *  parts of all three outputs until it returns the final status. */
 UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size,
                            char *header_list, size_t header_cap, char *text, size_t text_cap,
                            char *att_list, size_t att_cap);
 UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text,
                              size_t text_cap, char *att_list, size_t att_cap);
-/** GetRawMail / GetRawMailX: the message as stored on the server. */
+/** GetRawMail / GetRawMailX: the message as the server sends it (CRLF lines, dot-unstuffed,
+ *  terminator removed), unconverted; -16 continues with upop_get_raw_mail_x. Returns 0, -6
+ *  larger than mail_size (> 0), -7 no such message, -8 not logged on, -9, -11. */
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap);
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap);
-/** DeleteMail: sends DELE; the server removes the message at LogoffMail. */
+/** DeleteMail: sends DELE; the server removes the message at LogoffMail (QUIT), not when the
+ *  connection is lost. Returns 0, -7 no such message, -8 not logged on, -9. */
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr);
 
 /* ------------------------------------------------------------------ diagnostics */
