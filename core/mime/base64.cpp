@@ -1,5 +1,7 @@
 #include "mime/base64.hpp"
 
+#include <cstdint>
+
 namespace upopmail::mime {
 
 namespace {
@@ -67,6 +69,32 @@ std::optional<std::string> base64_decode(std::string_view in)
         if (pad < 2) out += static_cast<char>((bits >> 8) & 0xFF);
         if (pad < 1) out += static_cast<char>(bits & 0xFF);
     }
+    return out;
+}
+
+std::string base64_decode_lenient(std::string_view in, bool &ok)
+{
+    std::string out;
+    out.reserve(in.size() / 4 * 3 + 3);
+    uint32_t acc = 0;
+    int bits = 0, pending = 0;
+    for (char c : in) {
+        if (c == '=') break;
+        int v = value_of(c);
+        if (v < 0) {
+            if (c != ' ' && c != '\t' && c != '\r' && c != '\n') ok = false;
+            continue;
+        }
+        acc = (acc << 6) | static_cast<uint32_t>(v);
+        bits += 6;
+        ++pending;
+        if (bits >= 8) {
+            bits -= 8;
+            out += static_cast<char>((acc >> bits) & 0xFF);
+        }
+        if (pending == 4) pending = 0, acc = 0, bits = 0;
+    }
+    if (pending == 1) ok = false; // 6 bits do not make a byte
     return out;
 }
 

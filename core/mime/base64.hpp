@@ -9,5 +9,9 @@ namespace upopmail::mime {
 
 std::string base64_encode(std::string_view in);
 std::optional<std::string> base64_decode(std::string_view in);
+// For message bodies and encoded words (RFC 2045 §6.8): characters outside the alphabet are
+// skipped (ok becomes false unless they are blanks or line breaks), decoding stops at '=', a
+// missing padding is accepted; a dangling sixth bit group sets ok to false.
+std::string base64_decode_lenient(std::string_view in, bool &ok);
 
 } // namespace upopmail::mime

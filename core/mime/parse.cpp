@@ -1,5 +1,7 @@
 #include "mime/parse.hpp"
 
+#include "mime/base64.hpp"
+
 #include <optional>
 
 #include "error.hpp"
@@ -28,16 +30,6 @@ int hex_value(char c)
     if (c >= '0' && c <= '9') return c - '0';
     if (c >= 'A' && c <= 'F') return c - 'A' + 10;
     if (c >= 'a' && c <= 'f') return c - 'a' + 10;
-    return -1;
-}
-
-int b64_value(char c)
-{
-    if (c >= 'A' && c <= 'Z') return c - 'A';
-    if (c >= 'a' && c <= 'z') return c - 'a' + 26;
-    if (c >= '0' && c <= '9') return c - '0' + 52;
-    if (c == '+') return 62;
-    if (c == '/') return 63;
     return -1;
 }
 
@@ -380,31 +372,7 @@ void parse_structured(std::string_view raw, std::string &value, Params &params)
     }
 }
 
-std::string decode_base64_lenient(std::string_view in, bool &ok)
-{
-    std::string out;
-    out.reserve(in.size() / 4 * 3 + 3);
-    uint32_t acc = 0;
-    int bits = 0, pending = 0;
-    for (char c : in) {
-        if (c == '=') break;
-        int v = b64_value(c);
-        if (v < 0) {
-            if (!is_blank(c)) ok = false;
-            continue;
-        }
-        acc = (acc << 6) | static_cast<uint32_t>(v);
-        bits += 6;
-        ++pending;
-        if (bits >= 8) {
-            bits -= 8;
-            out += static_cast<char>((acc >> bits) & 0xFF);
-        }
-        if (pending == 4) pending = 0, acc = 0, bits = 0;
-    }
-    if (pending == 1) ok = false; // 6 bits do not make a byte
-    return out;
-}
+std::string decode_base64_lenient(std::string_view in, bool &ok) { return base64_decode_lenient(in, ok); }
 
 std::string decode_quoted_printable(std::string_view in, bool &ok)
 {
