@@ -169,10 +169,9 @@ int Component::list_mail(std::string &out)
         }
         out = mime::join_list(items);
         return entries;
-    } catch (const Error &e) {
-        if (!pop_open()) end_pop_lifetime();
-        if (e.status() == kProtocolError) throw Error(UPOP_E_NETWORK, e.what());
-        throw;
+    } catch (...) {
+        if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
+        throw;                                // (c_api reports a protocol error as -9)
     }
 }
 
@@ -213,10 +212,9 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
         });
         s.wire().trace_event("received " + std::to_string(out.size()) + " bytes of message " + std::to_string(n));
         if (cancelled) throw Error(UPOP_E_MISC, "GetRawMail was cancelled by the progress callback");
-    } catch (const Error &e) {
-        if (!pop_open()) end_pop_lifetime();
-        if (e.status() == kProtocolError) throw Error(UPOP_E_NETWORK, e.what());
-        throw;
+    } catch (...) {
+        if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
+        throw;                                // (c_api reports a protocol error as -9)
     }
 }
 
@@ -229,10 +227,9 @@ void Component::delete_mail(int32_t n)
         if (r.code != 1)
             throw Error(UPOP_E_UNSUPPORTED, "the server refused to delete message " + std::to_string(n) + ": -ERR " +
                                                 trace::printable(r.text()));
-    } catch (const Error &e) {
-        if (!pop_open()) end_pop_lifetime();
-        if (e.status() == kProtocolError) throw Error(UPOP_E_NETWORK, e.what());
-        throw;
+    } catch (...) {
+        if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
+        throw;                                // (c_api reports a protocol error as -9)
     }
 }
 
