@@ -129,3 +129,62 @@ TEST_CASE("SendMail logs on and off around the send and uses the SMTP context") 
     CHECK(upop_send_mail(h, submission().c_str(), "FROM=a@b.test", "x", "", 0) == UPOP_E_MISSING);
     CHECK(upop_send_mail(h, submission().c_str(), "TO=not an address\x1B" "FROM=a@b.test", "x", "", 0) == UPOP_E_PARAM);
 }
+
+namespace {
+struct Progress {
+    std::vector<std::pair<int64_t, int64_t>> calls;
+    int64_t cancel_after = -1; // cancel once done passes this
+    static int fn(void *user, int64_t done, int64_t total) {
+        auto *p = static_cast<Progress *>(user);
+        p->calls.emplace_back(done, total);
+        return p->cancel_after >= 0 && done > p->cancel_after ? 1 : 0;
+    }
+};
+} // namespace
+
+TEST_CASE("progress: Send and GetRawMail report growing byte counts up to the total; non-zero cancels (-10)") {
+    std::string token = unique_token("progress");
+    std::string body;
+    for (int i = 0; i < 40000; ++i) body += "line " + std::to_string(i) + " of a body big enough to report progress\r\n";
+    Handle h;
+    logon_postfix(h);
+    Progress p;
+    REQUIRE(upop_set_progress(h, &Progress::fn, &p) == UPOP_OK);
+    REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
+    REQUIRE(upop_set_subject(h, ("progress " + token).c_str()) == UPOP_OK);
+    REQUIRE(upop_set_message(h, body.c_str(), "") == UPOP_OK);
+    REQUIRE_MESSAGE(upop_send(h, "") == 0, h.error());
+    REQUIRE(p.calls.size() > 3);
+    for (size_t i = 1; i < p.calls.size(); ++i) CHECK(p.calls[i].first > p.calls[i - 1].first);
+    CHECK(p.calls.back().first == p.calls.back().second); // all of it, and the total was known
+    CHECK(p.calls.back().second > static_cast<int64_t>(body.size()));
+
+    Progress stop;
+    stop.cancel_after = 100000;
+    REQUIRE(upop_set_progress(h, &Progress::fn, &stop) == UPOP_OK);
+    REQUIRE(upop_set_subject(h, ("cancelled " + token).c_str()) == UPOP_OK);
+    CHECK(upop_send(h, "") == UPOP_E_MISC);
+    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_E_SECURITY); // a cancelled DATA closes the connection
+    REQUIRE(!wait_for_delivery("progress " + token).empty());
+
+    Handle r;
+    std::string pop = "TLS:localhost+" + getenv_or("PORT_POP3S", "24995");
+    REQUIRE(upop_connect(r, UPOP_POP, pop.c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK);
+    std::vector<char> buf(1 << 20);
+    int n = upop_list_mail(r, buf.data(), buf.size());
+    REQUIRE(n > 0);
+    std::string list = buf.data();
+    size_t at = list.find("progress " + token);
+    REQUIRE(at != std::string::npos);
+    int id = std::atoi(list.c_str() + list.rfind("\x1BID=", at) + 4);
+    Progress fetch;
+    REQUIRE(upop_set_progress(r, &Progress::fn, &fetch) == UPOP_OK);
+    std::vector<char> big(8 << 20);
+    REQUIRE(upop_get_raw_mail(r, id, 0, big.data(), big.size()) == UPOP_OK);
+    REQUIRE(fetch.calls.size() > 3);
+    CHECK(fetch.calls.back().second > 0);
+    CHECK(fetch.calls.back().first >= fetch.calls.back().second - 1024); // LIST size vs CRLF counting
+    REQUIRE(upop_delete_mail(r, id) == UPOP_OK);
+    CHECK(upop_disconnect(r, UPOP_POP) == UPOP_OK);
+}
