@@ -6,6 +6,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "cram_md5_calc.h"
+#include "sasl_common.h"
 #include "upopmail_driver.h"
 
 #define CRAM_MAX_USER 255
@@ -20,25 +21,13 @@ static const upopd_param cram_params[] = {
 static int cram_create(const upopd_host_api *api, upopd_host *h, void **state)
 {
     *state = NULL;
-    const char *user = api->param(h, "user");
-    if (strlen(user) > CRAM_MAX_USER) {
-        api->error(h, "the user name is longer than 255 bytes");
-        return UPOPD_ERROR;
-    }
-    for (const char *p = user; *p; ++p)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            api->error(h, "the user name contains a control character");
-            return UPOPD_ERROR;
-        }
-    return UPOPD_OK;
+    return upopd_check_user(api, h, CRAM_MAX_USER);
 }
 
 static int cram_verify(void *state, const upopd_host_api *api, upopd_host *h)
 {
     (void)state;
-    if (api->has_mechanism(h, "CRAM-MD5")) return UPOPD_OK;
-    api->error(h, "the server does not offer the SASL mechanism CRAM-MD5");
-    return UPOPD_UNSUPPORTED;
+    return upopd_verify_mechanism(api, h, "CRAM-MD5");
 }
 
 static int cram_open(void *state, const upopd_host_api *api, upopd_host *h)

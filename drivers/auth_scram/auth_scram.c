@@ -12,6 +12,7 @@
 #include <mbedtls/platform_util.h>
 
 #include "scram_calc.h"
+#include "sasl_common.h"
 #include "upopmail_driver.h"
 
 #define SCRAM_NONCE_BYTES 24
@@ -33,16 +34,7 @@ static const upopd_param scram_params[] = {
 static int scram_create(const scram_kind *kind, const upopd_host_api *api, upopd_host *h, void **state)
 {
     *state = (void *)kind;
-    const char *user = api->param(h, "user");
-    if (strlen(user) > SCRAM_MAX_USER) {
-        api->error(h, "the user name is longer than 255 bytes");
-        return UPOPD_ERROR;
-    }
-    for (const char *p = user; *p; ++p)
-        if ((unsigned char)*p < 0x20 || *p == 0x7f) {
-            api->error(h, "the user name contains a control character");
-            return UPOPD_ERROR;
-        }
+    if (upopd_check_user(api, h, SCRAM_MAX_USER) != UPOPD_OK) return UPOPD_ERROR;
     if (!mbedtls_md_info_from_type(kind->md)) {
         api->error(h, "this mbedTLS build lacks the hash function of the SCRAM mechanism");
         return UPOPD_ERROR;
@@ -63,11 +55,7 @@ static int scram1_create(const upopd_host_api *api, upopd_host *h, void **state)
 static int scram_verify(void *state, const upopd_host_api *api, upopd_host *h)
 {
     const scram_kind *kind = (const scram_kind *)state;
-    if (api->has_mechanism(h, kind->mechanism)) return UPOPD_OK;
-    char msg[100];
-    snprintf(msg, sizeof msg, "the server does not offer the SASL mechanism %s", kind->mechanism);
-    api->error(h, msg);
-    return UPOPD_UNSUPPORTED;
+    return upopd_verify_mechanism(api, h, kind->mechanism);
 }
 
 /* SCRAM_NONCE_BYTES random bytes, base64-encoded (no ',' in that alphabet). */
