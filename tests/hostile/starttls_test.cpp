@@ -35,8 +35,10 @@ int logon_starttls_plain(Handle& h, FakeServer& srv) {
 
 TEST_SUITE("hostile: STARTTLS response injection") {
 
-TEST_CASE("bytes injected after the 220 go-ahead in the same segment fail the logon with -8") {
-    FakeServer srv(injecting("220 2.0.0 go ahead\r\n250 AUTH PLAIN\r\n"), 5s);
+namespace {
+// STARTTLS + AUTH PLAIN against srv: the logon fails with -8 and a sentence, and the server never
+// saw the credentials.
+void expect_logon_refused(FakeServer &srv) {
     Handle h;
     int rc = logon_starttls_plain(h, srv);
     std::string err = h.err();
@@ -46,20 +48,18 @@ TEST_CASE("bytes injected after the 220 go-ahead in the same segment fail the lo
     CHECK(rc == UPOP_E_SECURITY);
     CHECK(is_sentence(err));
     CHECK_FALSE(credentials_sent(srv));
+}
+} // namespace
+
+TEST_CASE("bytes injected after the 220 go-ahead in the same segment fail the logon with -8") {
+    FakeServer srv(injecting("220 2.0.0 go ahead\r\n250 AUTH PLAIN\r\n"), 5s);
+    expect_logon_refused(srv);
     CHECK_FALSE(srv.saw("MAIL FROM"));
 }
 
 TEST_CASE("an injected fragment without CRLF after the go-ahead fails the logon with -8") {
     FakeServer srv(injecting("220 go\r\n250-X"), 5s);
-    Handle h;
-    int rc = logon_starttls_plain(h, srv);
-    std::string err = h.err();
-    h.close();
-    srv.join();
-    INFO("last_error: " << err << " | server: " << srv.failure_text());
-    CHECK(rc == UPOP_E_SECURITY);
-    CHECK(is_sentence(err));
-    CHECK_FALSE(credentials_sent(srv));
+    expect_logon_refused(srv);
 }
 
 TEST_CASE("a whole forged post-TLS dialogue injected after a multi-line go-ahead fails with -8") {
@@ -68,30 +68,14 @@ TEST_CASE("a whole forged post-TLS dialogue injected after a multi-line go-ahead
     FakeServer srv(injecting("220-2.0.0 go\r\n220 2.0.0 ahead\r\n250-fake.example\r\n250 AUTH PLAIN\r\n"
                              "235 2.7.0 Authentication successful\r\n"),
                    5s);
-    Handle h;
-    int rc = logon_starttls_plain(h, srv);
-    std::string err = h.err();
-    h.close();
-    srv.join();
-    INFO("last_error: " << err << " | server: " << srv.failure_text());
-    CHECK(rc == UPOP_E_SECURITY);
-    CHECK(is_sentence(err));
-    CHECK_FALSE(credentials_sent(srv));
+    expect_logon_refused(srv);
 }
 
 TEST_CASE("plaintext bytes arriving in a later segment after the go-ahead fail the logon with -8") {
     // Either the client already sees them before its handshake (injection), or they land inside
     // the TLS stream and break the handshake: the logon fails in every ordering.
     FakeServer srv(injecting("220 go ahead\r\n", "250 AUTH PLAIN\r\n"), 5s);
-    Handle h;
-    int rc = logon_starttls_plain(h, srv);
-    std::string err = h.err();
-    h.close();
-    srv.join();
-    INFO("last_error: " << err << " | server: " << srv.failure_text());
-    CHECK(rc == UPOP_E_SECURITY);
-    CHECK(is_sentence(err));
-    CHECK_FALSE(credentials_sent(srv));
+    expect_logon_refused(srv);
 }
 
 TEST_CASE("the client waits for the real post-TLS EHLO reply (first command inside TLS swallowed)") {
