@@ -61,7 +61,7 @@ void Component::connect_pop(const std::string &connection, const std::string &us
             if (r.code == 1) r = pop_->command("PASS " + password, 5);
             if (r.code != 1)
                 throw Error(UPOP_E_PARAM, "the server " + pop_->wire().peer() + " refused the logon: -ERR " +
-                                              trace::printable(r.text()));
+                                              upopmail::printable(r.text()));
         }
         pop_ctx_.lock();
     } catch (const Error &e) {
@@ -102,7 +102,7 @@ int Component::list_mail(std::string &out)
     auto &s = pop_session("ListMail");
     try {
         auto stat = s.command("STAT");
-        if (stat.code != 1) throw Error(UPOP_E_RETRIEVAL, "the server refused STAT: -ERR " + trace::printable(stat.text()));
+        if (stat.code != 1) throw Error(UPOP_E_RETRIEVAL, "the server refused STAT: -ERR " + upopmail::printable(stat.text()));
         // "+OK count octets"
         long count = std::strtol(stat.text().c_str(), nullptr, 10);
         if (count < 0 || count > 1000000) throw Error(UPOP_E_RETRIEVAL, "the server reported an impossible message count");
@@ -188,7 +188,7 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
         auto list = s.command("LIST " + std::to_string(n));
         if (list.code != 1)
             throw Error(UPOP_E_UNSUPPORTED, "there is no message number " + std::to_string(n) + ": -ERR " +
-                                                trace::printable(list.text()));
+                                                upopmail::printable(list.text()));
         // "+OK n octets"
         std::string t = list.text();
         auto sp = t.find(' ');
@@ -199,7 +199,7 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
         auto r = s.command("RETR " + std::to_string(n));
         if (r.code != 1)
             throw Error(UPOP_E_RETRIEVAL, "the server refused RETR " + std::to_string(n) + ": -ERR " +
-                                              trace::printable(r.text()));
+                                              upopmail::printable(r.text()));
         out.clear();
         out.reserve(size + size / 50);
         bool cancelled = false;
@@ -226,7 +226,7 @@ void Component::delete_mail(int32_t n)
         auto r = s.command("DELE " + std::to_string(n));
         if (r.code != 1)
             throw Error(UPOP_E_UNSUPPORTED, "the server refused to delete message " + std::to_string(n) + ": -ERR " +
-                                                trace::printable(r.text()));
+                                                upopmail::printable(r.text()));
     } catch (...) {
         if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
         throw;                                // (c_api reports a protocol error as -9)

@@ -6,28 +6,6 @@
 
 namespace upopmail::net {
 
-std::string quote(std::string_view s, size_t max)
-{
-    std::string out = "'";
-    size_t n = 0;
-    for (unsigned char c : s) {
-        if (n++ == max) {
-            out += "...";
-            break;
-        }
-        if (c == '\r') out += "\\r";
-        else if (c == '\n') out += "\\n";
-        else if (c == '\t') out += "\\t";
-        else if (c < 0x20 || c == 0x7F) {
-            char b[8];
-            std::snprintf(b, sizeof b, "\\x%02X", c);
-            out += b;
-        } else out += static_cast<char>(c); // UTF-8 kept as it is
-    }
-    out += '\'';
-    return out;
-}
-
 bool is_ip_literal(std::string_view s, std::string *bin)
 {
     if (s.empty() || s.size() > 100) return false;

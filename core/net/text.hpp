@@ -3,11 +3,12 @@
 #include <string>
 #include <string_view>
 
+#include "printable.hpp"
+
 namespace upopmail::net {
 
-// The text between single quotes for an error sentence: printable ASCII kept, CR/LF/TAB as
-// \r \n \t, other bytes as \xHH; cut after max bytes with "..." (untrusted input stays one line).
-std::string quote(std::string_view s, size_t max = 200);
+// quote() for error sentences is upopmail::quote (core/text.hpp).
+using upopmail::quote;
 
 // True when s is an IPv4 address ("192.0.2.1") or an IPv6 address ("::1", "fe80::1%eth0";
 // no brackets). bin, if given, receives the 4 or 16 address bytes (zone ignored).

@@ -37,7 +37,7 @@ Reply Pop3Session::read_reply()
         wire_.trace_in(line);
         wire_.close();
         throw Error(kProtocolError, "the server " + wire_.peer() + " sent a malformed POP3 reply: \"" +
-                                        trace::printable(line.substr(0, 80)) + "\"; connection closed");
+                                        upopmail::printable(line.substr(0, 80)) + "\"; connection closed");
     }
     // a continuation carries SASL data, shown only as its length
     wire_.trace_in(r.code == 2 ? "+ <" + std::to_string(r.lines[0].size()) + " bytes>" : line);
@@ -48,7 +48,7 @@ Reply Pop3Session::read_reply()
 std::string Pop3Session::describe(const Reply &r) const
 {
     static const char *status[] = {"-ERR", "+OK", "+"};
-    return std::string(status[r.code]) + " " + trace::printable(r.text());
+    return std::string(status[r.code]) + " " + upopmail::printable(r.text());
 }
 
 void Pop3Session::refresh_capabilities()

@@ -34,7 +34,7 @@ Reply SmtpSession::read_reply()
         if (!is_code(line) || line.find('\0') != std::string::npos) {
             wire_.close();
             throw Error(kProtocolError, "the server " + wire_.peer() + " sent a malformed SMTP reply line: \"" +
-                                            trace::printable(line.substr(0, 80)) + "\"; connection closed");
+                                            upopmail::printable(line.substr(0, 80)) + "\"; connection closed");
         }
         int code = std::stoi(line.substr(0, 3));
         if (r.lines.empty()) {
@@ -60,7 +60,7 @@ Reply SmtpSession::read_reply()
 
 std::string SmtpSession::describe(const Reply &r) const
 {
-    return std::to_string(r.code) + " " + trace::printable(r.text());
+    return std::to_string(r.code) + " " + upopmail::printable(r.text());
 }
 
 void SmtpSession::refresh_capabilities()
@@ -82,7 +82,7 @@ void SmtpSession::refresh_capabilities()
         r = h;
     }
     throw Error(UPOP_E_SECURITY, "the server " + wire_.peer() + " refused EHLO and HELO: " +
-                                     std::to_string(r.code) + " " + trace::printable(r.text()));
+                                     std::to_string(r.code) + " " + upopmail::printable(r.text()));
 }
 
 bool SmtpSession::has_mechanism(std::string_view mechanism) const

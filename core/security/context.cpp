@@ -49,7 +49,7 @@ std::vector<std::pair<std::string, std::string>> parse_parameters(const std::str
     bool gold = text.find(mime::kGold) != std::string::npos;
     for (auto &item : mime::parse_assoc(text, !gold)) {
         if (!item.has_value)
-            throw Error(UPOP_E_INIT, "the driver parameter '" + trace::printable(item.name) + "' has no value (key=value)");
+            throw Error(UPOP_E_INIT, "the driver parameter '" + upopmail::printable(item.name) + "' has no value (key=value)");
         out.emplace_back(mime::to_lower(item.name), item.value);
     }
     return out;
@@ -134,7 +134,7 @@ void Context::add(const std::string &properties, const std::string &driver_name,
         }
         if (!known)
             throw Error(UPOP_E_INIT, "the security driver '" + std::string(d->name) + "' has no parameter '" +
-                                         trace::printable(k) + "' (it takes: " + driver_param_names(d) + ")");
+                                         upopmail::printable(k) + "' (it takes: " + driver_param_names(d) + ")");
         for (auto &p : params)
             if (p.key == k) throw Error(UPOP_E_INIT, "the driver parameter '" + k + "' is given twice");
         params.push_back(Param{k, Secret(v), secret});

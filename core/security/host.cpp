@@ -60,7 +60,7 @@ const char *h_param(upopd_host *h, const char *key)
 
 void h_error(upopd_host *h, const char *sentence)
 {
-    if (h && sentence) h->driver_error = trace::printable(sentence);
+    if (h && sentence) h->driver_error = upopmail::printable(sentence);
 }
 
 void h_runtime_info(upopd_host *h, const char *name, const char *value)

@@ -14,23 +14,6 @@ Tracer::~Tracer()
     if (file_) std::fclose(file_);
 }
 
-std::string printable(std::string_view text)
-{
-    static const char hex[] = "0123456789ABCDEF";
-    std::string out;
-    out.reserve(text.size());
-    for (unsigned char c : text) {
-        if (c < 0x20 || c == 0x7F) {
-            out += "\\x";
-            out += hex[c >> 4];
-            out += hex[c & 15];
-        } else {
-            out += static_cast<char>(c);
-        }
-    }
-    return out;
-}
-
 void Tracer::line(int server, char direction, std::string_view text)
 {
     if (!enabled()) return;

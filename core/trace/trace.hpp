@@ -6,6 +6,7 @@
 #include <string>
 #include <string_view>
 
+#include "printable.hpp"
 #include "upopmail.h"
 
 namespace upopmail::trace {
@@ -32,8 +33,5 @@ private:
     std::FILE *file_ = nullptr;
 };
 
-// Control characters in server text are shown escaped so that a trace or error message cannot be
-// used to spoof a terminal (ESC sequences) or split lines.
-std::string printable(std::string_view text);
 
 } // namespace upopmail::trace

@@ -1,0 +1,17 @@
+// Untrusted text (server replies, file names, option values) made safe for one line of a
+// sentence or a trace: the one place that decides how control bytes are shown.
+#pragma once
+#include <cstddef>
+#include <string>
+#include <string_view>
+
+namespace upopmail {
+
+// Control bytes shown as \r \n \t or \xHH (so text cannot split a line or drive a terminal);
+// printable ASCII and UTF-8 kept as they are.
+std::string printable(std::string_view text);
+
+// printable() of at most max bytes ("..." after a cut), between single quotes.
+std::string quote(std::string_view text, size_t max = 200);
+
+} // namespace upopmail
