@@ -24,13 +24,6 @@ FakeServer::Script injecting(std::string go_ahead, std::string later = "") {
 }
 
 /** Runs STARTTLS (MAND) + AUTH PLAIN (MAND) against script; returns the status. */
-int logon_starttls_plain(Handle& h, FakeServer& srv) {
-    h.trust_test_ca();
-    h.add("SMTP=STARTTLS");
-    h.add("SMTP=AUTH PLAIN", creds_json());
-    return h.connect(srv);
-}
-
 } // namespace
 
 TEST_SUITE("hostile: STARTTLS response injection") {
@@ -39,11 +32,7 @@ namespace {
 // STARTTLS + AUTH PLAIN against srv: the logon fails with -8 and a sentence, and the server never
 // saw the credentials.
 void expect_logon_refused(FakeServer &srv) {
-    Handle h;
-    int rc = logon_starttls_plain(h, srv);
-    std::string err = h.err();
-    h.close();
-    srv.join();
+    auto [rc, err] = starttls_plain_attempt(srv);
     INFO("last_error: " << err << " | server: " << srv.failure_text());
     CHECK(rc == UPOP_E_SECURITY);
     CHECK(is_sentence(err));
@@ -90,11 +79,7 @@ TEST_CASE("the client waits for the real post-TLS EHLO reply (first command insi
         c.expect("EHLO");
         c.wait_for_close(4s);
     }, 5s);
-    Handle h(400);
-    int rc = logon_starttls_plain(h, srv);
-    std::string err = h.err();
-    h.close();
-    srv.join();
+    auto [rc, err] = starttls_plain_attempt(srv, 400);
     INFO("last_error: " << err << " | server: " << srv.failure_text());
     CHECK(rc == UPOP_E_TIMEOUT);
     CHECK(is_sentence(err));
@@ -156,14 +141,7 @@ TEST_CASE("a server that pretends not to speak ESMTP (EHLO refused) cannot strip
         c.send("500 5.5.1 Command unrecognized\r\n");
         serve_smtp(c, SmtpOpts{{}, {}, "", "", true});
     }, 5s);
-    Handle h;
-    h.trust_test_ca();
-    h.add("SMTP=STARTTLS");
-    h.add("SMTP=AUTH PLAIN", creds_json());
-    int rc = h.connect(srv);
-    std::string err = h.err();
-    h.close();
-    srv.join();
+    auto [rc, err] = starttls_plain_attempt(srv);
     INFO("last_error: " << err << " | server: " << srv.failure_text());
     CHECK(rc == UPOP_E_UNSUPPORTED);
     CHECK(is_sentence(err));
@@ -224,10 +202,7 @@ FakeServer::Script split_caps() {
 
 TEST_CASE("a mechanism offered only before TLS is not supported after it: AUTH PLAIN MAND -> -7") {
     FakeServer srv(split_caps(), 5s);
-    Handle h;
-    int rc = logon_starttls_plain(h, srv);
-    std::string err = h.err();
-    srv.join();
+    auto [rc, err] = starttls_plain_attempt(srv);
     INFO("last_error: " << err << " | server: " << srv.failure_text());
     CHECK(rc == UPOP_E_UNSUPPORTED);
     CHECK(is_sentence(err));
@@ -283,14 +258,7 @@ TEST_CASE("the first EHLO line is the server's name, and look-alike keywords are
             c.send(joined);
             serve_smtp(c, SmtpOpts{{"AUTH PLAIN"}, {}, "", "", true});
         }, 5s);
-        Handle h;
-        h.trust_test_ca();
-        h.add("SMTP=STARTTLS");
-        h.add("SMTP=AUTH PLAIN", creds_json());
-        int rc = h.connect(srv);
-        std::string err = h.err();
-        h.close();
-        srv.join();
+        auto [rc, err] = starttls_plain_attempt(srv);
         INFO("last_error: " << err << " | server: " << srv.failure_text());
         CHECK(rc == UPOP_E_UNSUPPORTED);
         CHECK_FALSE(credentials_sent(srv));

@@ -149,6 +149,28 @@ struct Trace {
     }
 };
 
+/** What a logon attempt left: its status and upop_last_error. */
+struct Attempt {
+    int rc = 0;
+    std::string err;
+};
+
+/** STARTTLS + AUTH PLAIN against srv (test CA trusted), then the handle is destroyed and the
+ *  server script joined, so srv's transcript is complete. */
+inline Attempt starttls_plain_attempt(FakeServer& srv, int timeout_ms = 5000) {
+    Attempt a;
+    {
+        Handle h(timeout_ms);
+        h.trust_test_ca();
+        h.add("SMTP=STARTTLS");
+        h.add("SMTP=AUTH PLAIN", creds_json());
+        a.rc = h.connect(srv);
+        a.err = h.err();
+    }
+    srv.join();
+    return a;
+}
+
 /** Greeting + EHLO (with caps) preamble of most scripts. */
 inline void greet(FakeConn& c, const std::vector<std::string>& caps) {
     c.send("220 fake.example ESMTP ready\r\n");
