@@ -1,11 +1,18 @@
 // certs.cpp — generates the test PKI with the openssl CLI into a temporary directory.
 #include "fake/certs.hpp"
 
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
 #include <cstdlib>
 #include <cstring>
 #include <fcntl.h>
+#include <mbedtls/ctr_drbg.h>
+#include <mbedtls/ecp.h>
+#include <mbedtls/entropy.h>
+#include <mbedtls/oid.h>
+#include <mbedtls/pk.h>
+#include <mbedtls/x509_crt.h>
 #include <filesystem>
 #include <fstream>
 #include <mutex>
@@ -158,6 +165,100 @@ const TestCerts& make_test_certs() {
         done = true;
     }
     return holder().certs;
+}
+
+namespace {
+
+/** DER length octets. */
+std::string der_len(size_t n) {
+    if (n < 0x80) return std::string(1, static_cast<char>(n));
+    std::string b;
+    for (; n; n >>= 8) b.insert(b.begin(), static_cast<char>(n & 0xFF));
+    return std::string(1, static_cast<char>(0x80 | b.size())) + b;
+}
+
+void mbed_check(int rc, const std::string& what) {
+    if (rc < 0) throw std::runtime_error("test certificates: " + what + " failed (mbedTLS " + std::to_string(rc) + ")");
+}
+
+/** Frees the mbedTLS objects of one certificate generation. */
+struct LeafBuilder {
+    mbedtls_entropy_context entropy;
+    mbedtls_ctr_drbg_context drbg;
+    mbedtls_pk_context key, ca_key;
+    mbedtls_x509write_cert crt;
+    mbedtls_mpi serial;
+    LeafBuilder() {
+        mbedtls_entropy_init(&entropy);
+        mbedtls_ctr_drbg_init(&drbg);
+        mbedtls_pk_init(&key);
+        mbedtls_pk_init(&ca_key);
+        mbedtls_x509write_crt_init(&crt);
+        mbedtls_mpi_init(&serial);
+    }
+    ~LeafBuilder() {
+        mbedtls_mpi_free(&serial);
+        mbedtls_x509write_crt_free(&crt);
+        mbedtls_pk_free(&ca_key);
+        mbedtls_pk_free(&key);
+        mbedtls_ctr_drbg_free(&drbg);
+        mbedtls_entropy_free(&entropy);
+    }
+};
+
+std::atomic<unsigned> g_custom_serial{2000};
+
+} // namespace
+
+CertFiles make_custom_leaf(const std::string& name, const std::string& cn,
+                           const std::vector<std::string>& san_dns) {
+    const TestCerts& c = make_test_certs();
+    LeafBuilder b;
+    mbed_check(mbedtls_ctr_drbg_seed(&b.drbg, mbedtls_entropy_func, &b.entropy, nullptr, 0), "seeding");
+    mbed_check(mbedtls_pk_setup(&b.key, mbedtls_pk_info_from_type(MBEDTLS_PK_ECKEY)), "pk_setup");
+    mbed_check(mbedtls_ecp_gen_key(MBEDTLS_ECP_DP_SECP256R1, mbedtls_pk_ec(b.key), mbedtls_ctr_drbg_random, &b.drbg),
+               "key generation");
+    mbed_check(mbedtls_pk_parse_keyfile(&b.ca_key, c.ca_key.c_str(), nullptr), "reading the CA key");
+
+    mbedtls_x509write_crt_set_version(&b.crt, MBEDTLS_X509_CRT_VERSION_3);
+    mbedtls_x509write_crt_set_md_alg(&b.crt, MBEDTLS_MD_SHA256);
+    mbedtls_x509write_crt_set_subject_key(&b.crt, &b.key);
+    mbedtls_x509write_crt_set_issuer_key(&b.crt, &b.ca_key);
+    // The CN is written as a placeholder of the same length, then its bytes are replaced, so
+    // that NUL and separators reach the certificate unchanged.
+    std::string subject = "O=upopmail test";
+    if (!cn.empty()) subject += ",CN=" + std::string(cn.size(), 'x');
+    mbed_check(mbedtls_x509write_crt_set_subject_name(&b.crt, subject.c_str()), "subject name");
+    if (!cn.empty()) {
+        mbedtls_asn1_named_data* n = mbedtls_asn1_find_named_data(b.crt.subject, MBEDTLS_OID_AT_CN,
+                                                                   MBEDTLS_OID_SIZE(MBEDTLS_OID_AT_CN));
+        if (!n || n->val.len != cn.size()) throw std::runtime_error("test certificates: CN placeholder not found");
+        std::memcpy(n->val.p, cn.data(), cn.size());
+    }
+    mbed_check(mbedtls_x509write_crt_set_issuer_name(&b.crt, "CN=upopmail test CA"), "issuer name");
+    mbed_check(mbedtls_mpi_lset(&b.serial, ++g_custom_serial), "serial");
+    mbed_check(mbedtls_x509write_crt_set_serial(&b.crt, &b.serial), "serial");
+    mbed_check(mbedtls_x509write_crt_set_validity(&b.crt, "20240101000000", "20991231235959"), "validity");
+    mbed_check(mbedtls_x509write_crt_set_basic_constraints(&b.crt, 0, -1), "basic constraints");
+    if (!san_dns.empty()) {
+        std::string names;
+        for (auto& d : san_dns) names += "\x82" + der_len(d.size()) + d; // [2] IMPLICIT IA5String
+        std::string san = "\x30" + der_len(names.size()) + names;
+        mbed_check(mbedtls_x509write_crt_set_extension(&b.crt, MBEDTLS_OID_SUBJECT_ALT_NAME,
+                                                       MBEDTLS_OID_SIZE(MBEDTLS_OID_SUBJECT_ALT_NAME), 0,
+                                                       reinterpret_cast<const unsigned char*>(san.data()),
+                                                       san.size()),
+                   "subjectAltName");
+    }
+    std::vector<unsigned char> pem(8192);
+    mbed_check(mbedtls_x509write_crt_pem(&b.crt, pem.data(), pem.size(), mbedtls_ctr_drbg_random, &b.drbg),
+               "writing the certificate");
+    CertFiles out{c.dir + "/" + name + ".crt", c.dir + "/" + name + ".key"};
+    write_text(out.crt, reinterpret_cast<const char*>(pem.data()));
+    std::fill(pem.begin(), pem.end(), 0);
+    mbed_check(mbedtls_pk_write_key_pem(&b.key, pem.data(), pem.size()), "writing the key");
+    write_text(out.key, reinterpret_cast<const char*>(pem.data()));
+    return out;
 }
 
 std::string json_string(const std::string& s) {

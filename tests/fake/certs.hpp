@@ -11,6 +11,7 @@
 #define UPOP_TESTS_FAKE_CERTS_HPP
 
 #include <string>
+#include <vector>
 
 namespace upop_fake {
 
@@ -22,6 +23,18 @@ struct TestCerts {
 /** The process-wide test certificates (generated on first call; thread-safe). Throws
  *  std::runtime_error naming the failing openssl step. */
 const TestCerts& make_test_certs();
+
+/** A certificate and its key written into the certificate directory. */
+struct CertFiles {
+    std::string crt, key;
+};
+
+/** A server certificate signed by the test CA, built with mbedTLS so that names openssl would
+ *  refuse can be tested: subject CN cn (any bytes, NUL included; empty: no CN) and SAN dNSNames
+ *  san_dns (any bytes; empty list: no subjectAltName extension). name is the file stem.
+ *  Throws std::runtime_error naming the failing step. */
+CertFiles make_custom_leaf(const std::string& name, const std::string& cn,
+                           const std::vector<std::string>& san_dns = {});
 
 /** Writes {"default":{"ca_certificate":"<ca_path>"}} into the certificate directory and returns
  *  its path (for upop_set_option(h, "config", path)). */
@@ -37,6 +50,7 @@ std::string json_string(const std::string& s);
 
 using upop_fake::TestCerts;
 using upop_fake::make_test_certs;
+using upop_fake::make_custom_leaf;
 using upop_fake::write_tls_config;
 
 #endif

@@ -604,6 +604,26 @@ std::string b64(const std::string& in) {
     return out;
 }
 
+void serve_pop(FakeConn& c) {
+    c.send("+OK fake POP3 ready\r\n");
+    for (;;) {
+        std::string line = c.read_line();
+        if (c.eof()) return;
+        std::string cmd = line.substr(0, line.find(' '));
+        for (auto& ch : cmd) ch = static_cast<char>(std::toupper(static_cast<unsigned char>(ch)));
+        if (cmd == "CAPA") {
+            c.send("+OK\r\nUSER\r\n.\r\n");
+        } else if (cmd == "USER" || cmd == "PASS" || cmd == "NOOP") {
+            c.send("+OK\r\n");
+        } else if (cmd == "QUIT") {
+            c.send("+OK bye\r\n");
+            return;
+        } else {
+            c.send("-ERR unknown command\r\n");
+        }
+    }
+}
+
 void serve_smtp(FakeConn& c, const SmtpOpts& o) {
     const char* ok_auth = "235 2.7.0 Authentication successful\r\n";
     const char* bad_auth = "535 5.7.8 Authentication credentials invalid\r\n";

@@ -190,6 +190,10 @@ struct SmtpOpts {
  *  preamble, so that a vulnerable client would visibly get further. */
 void serve_smtp(FakeConn& c, const SmtpOpts& opts);
 
+/** A benign POP3 logon: sends the +OK greeting, then answers CAPA (USER), USER, PASS and NOOP
+ *  with +OK, QUIT with +OK and returns; anything else -ERR. Returns at EOF. */
+void serve_pop(FakeConn& c);
+
 } // namespace upop_fake
 
 // The names the test suites use unqualified.
