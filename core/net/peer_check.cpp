@@ -57,10 +57,29 @@ std::string strip_dot(std::string s)
     return s;
 }
 
+// "1.2.3.4" (trailing dot already stripped): every label digits only. Such a name is an IPv4
+// address in disguise and is never covered by a wildcard ("*.0.0.1").
+bool all_numeric(const std::string &name)
+{
+    bool digit_seen = false;
+    for (char c : name) {
+        if (c == '.') {
+            if (!digit_seen) return false;
+            digit_seen = false;
+        } else if (c >= '0' && c <= '9') {
+            digit_seen = true;
+        } else {
+            return false;
+        }
+    }
+    return digit_seen;
+}
+
 // "a.b.c" matches "*.b.c": exactly one non-empty left-most label replaced.
 bool wildcard_covers(const std::string &pattern, const std::string &name)
 {
     if (pattern.size() < 3 || pattern.compare(0, 2, "*.") != 0) return false;
+    if (all_numeric(name)) return false;
     std::string suffix = pattern.substr(1); // ".b.c"
     if (suffix.find('.', 1) == std::string::npos) return false; // "*.com" is too wide
     if (name.find('*') != std::string::npos) return false;
@@ -74,7 +93,9 @@ bool dns_match(const std::string &expected_raw, const std::string &cert_raw)
 {
     std::string e = strip_dot(lower(expected_raw)), c = strip_dot(lower(cert_raw));
     if (e.empty() || c.empty()) return false;
-    if (c.find('\0') != std::string::npos) return false;
+    // A NUL ("a.example\0.evil.example") or '%' (an encoding or an IPv6 zone) has no place in
+    // a DNS name: such a certificate name matches nothing.
+    if (c.find_first_of(std::string("\0%", 2)) != std::string::npos) return false;
     if (e == c) return true;
     return wildcard_covers(c, e) || wildcard_covers(e, c);
 }
@@ -103,13 +124,10 @@ bool matches(const Ids &ids, const PeerName &n)
         if (name.size() > 2 && name.front() == '[' && name.back() == ']') name = name.substr(1, name.size() - 2);
         if (!is_ip_literal(name, &want)) return false;
         want = canonical_ip(want);
+        // Only iPAddress entries: the CN is never read as an address (RFC 6125 §6.2.1 has no
+        // CN fallback for IP-IDs, and "127.0.0.1\0.evil.example" must not pass as one).
         for (auto &ip : ids.ip)
             if ((ip.size() == 4 || ip.size() == 16) && canonical_ip(ip) == want) return true;
-        if (no_san)
-            for (auto &cn : ids.cn) {
-                std::string got;
-                if (is_ip_literal(cn, &got) && canonical_ip(got) == want) return true;
-            }
         return false;
     }
     case PeerName::URI:

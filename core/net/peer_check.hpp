@@ -11,11 +11,13 @@
 namespace upopmail::net {
 
 // True when the certificate matches at least one expected name:
-//   DNS    subjectAltName dNSName (case-insensitive; a certificate wildcard "*.a.b" covers one
-//          left-most label; an expected "*.a.b" accepts any one label); the subject CN only
-//          when the certificate has no DNS/IP/URI subjectAltName
-//   IP     subjectAltName iPAddress compared as 4/16 bytes (any textual IPv6 form, IPv4-mapped
-//          IPv6 equals IPv4); the CN read as an address under the same CN rule
+//   DNS    subjectAltName dNSName (case-insensitive, a trailing dot ignored; a certificate
+//          wildcard "*.a.b" covers one left-most label; an expected "*.a.b" accepts any one
+//          label; a wildcard never covers an all-numeric name such as "127.0.0.1."); the subject
+//          CN only when the certificate has no DNS/IP/URI subjectAltName. A certificate name
+//          containing NUL or '%' matches nothing.
+//   IP     subjectAltName iPAddress only, compared as 4/16 bytes (any textual IPv6 form,
+//          IPv4-mapped IPv6 equals IPv4); the CN is never read as an address
 //   URI    subjectAltName URI, case-insensitive whole string
 //   Email  subjectAltName rfc822Name or subject emailAddress, case-insensitive
 bool certificate_matches(const mbedtls_x509_crt &crt, const std::vector<PeerName> &expected);

@@ -4,6 +4,7 @@
 #include "hostile/support.hpp"
 
 #include <string>
+#include <vector>
 
 using namespace hostile;
 
@@ -104,6 +105,40 @@ TEST_CASE("an IP address in the connection string is checked against the certifi
         CHECK(is_sentence(r.err));
         CHECK_FALSE(srv.saw("EHLO"));
     }
+}
+
+TEST_CASE("certificate names: a NUL in the CN, the CN as an IP, a wildcard over a numeric name: -8") {
+    // CA-signed certificates without subjectAltName (so that only the CN could match), and one
+    // whose only name is the wildcard *.0.0.1, checked against DNS:127.0.0.1. (trailing dot).
+    const std::string nul("\0", 1);
+    struct Case {
+        std::string what;
+        upop_fake::CertFiles cert;
+        std::string config;
+    };
+    std::string ca = upop_fake::json_string(make_test_certs().ca_crt);
+    std::vector<Case> cases{
+        {"CN 127.0.0.1<NUL>.evil.example, no SAN", make_custom_leaf("h-nul-cn", "127.0.0.1" + nul + ".evil.example"),
+         ca_config()},
+        {"CN 127.0.0.1, no SAN", make_custom_leaf("h-ip-cn", "127.0.0.1"), ca_config()},
+        {"SAN DNS:*.0.0.1 for the expected name DNS:127.0.0.1.", make_custom_leaf("h-wild-num", "", {"*.0.0.1"}),
+         upop_fake::write_config("{\"default\":{\"ca_certificate\":" + ca +
+                                 ",\"verify_server_name\":\"DNS:127.0.0.1.\"}}\n")},
+    };
+    for (auto& c : cases) {
+        CAPTURE(c.what);
+        FakeServer srv(implicit_session(), TlsOpts{c.cert.crt, c.cert.key}, 5s);
+        Result r = implicit_logon(srv, c.config, "127.0.0.1");
+        INFO("last_error: " << r.err << " | server: " << srv.failure_text());
+        CHECK(r.rc == UPOP_E_SECURITY);
+        CHECK(mentions_name_mismatch(r.err));
+        CHECK_FALSE(srv.saw("EHLO"));
+    }
+    // Control: the same kind of certificate with the address as a SAN iPAddress is accepted.
+    FakeServer srv(implicit_session(), TlsOpts{make_test_certs().server_crt, make_test_certs().server_key}, 5s);
+    Result r = implicit_logon(srv, ca_config(), "127.0.0.1");
+    INFO("last_error: " << r.err);
+    CHECK(r.rc == 0);
 }
 
 TEST_CASE("a trusted certificate for another host name: -8 naming the mismatch, no credentials") {
