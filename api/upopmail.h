@@ -136,11 +136,13 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
  *  connection: "{TCP|TLS:}host{+port}{:profile}" or "smtp://", "smtps://", "pop3://",
  *  "pop3s://" host[:port] (IPv6 literals in brackets). Default ports 25/465 SMTP, 110/995 POP.
  *  SMTP: user and password must be empty (authentication is done by the security context).
- *  POP: user/password are sent with USER/PASS unless an authenticating driver was used.
+ *  POP: user/password are sent with USER/PASS unless an authenticating driver was used, and
+ *  only over TLS with a verified server certificate unless the option allow_plaintext is true.
  *  Returns 0; -2 SMTP: user/password given, POP: credentials refused or mailbox locked; -3
  *  already logged on; -4 time-out; -7 a mandatory driver is not supported by the server; -8
  *  the security context could not be established (TLS failure, refused authentication,
- *  protocol error, plaintext credentials refused); -9 network error or bad host name. */
+ *  protocol error, credentials refused without verified TLS); -9 network error, bad host name
+ *  or an unusable TLS configuration. */
 UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user,
                           const char *password);
 
@@ -234,7 +236,8 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
 
 /** Handle options by name:
  *   "timeout_ms"      deadline of every blocking step in ms (default 60000; 1..86400000)
- *   "allow_plaintext" "true"/"false": allow POP USER/PASS without TLS (default false)
+ *   "allow_plaintext" "true"/"false": allow POP USER/PASS without TLS or over TLS whose server
+ *                     certificate was not verified (verify_server=no) (default false)
  *   "ehlo_domain"     the EHLO argument (default: this host's name, or "localhost")
  *   "config"          path of the JSON configuration with TLS profiles (default: the
  *                     UPOPMAIL_CONFIG environment variable)

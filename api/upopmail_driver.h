@@ -47,8 +47,9 @@ extern "C" {
 #define UPOPD_F_AUTHENTICATES 0x0002u /* authenticates the user: when used on POP, LogonMail's
                                          user/password are not sent */
 #define UPOPD_F_CREDENTIALS 0x0004u   /* sends credentials: the host refuses to open it on a
-                                         connection without TLS unless its parameter
-                                         allow_plaintext=true is given */
+                                         connection without TLS, or over TLS whose server
+                                         certificate was not verified (verify_server=no),
+                                         unless its parameter allow_plaintext=true is given */
 
 /* Results of driver calls and host functions. */
 #define UPOPD_OK 0

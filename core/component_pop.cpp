@@ -53,10 +53,14 @@ void Component::connect_pop(const std::string &connection, const std::string &us
             // The default mechanism: LogonMail's user and password with USER/PASS.
             if (user.empty())
                 throw Error(UPOP_E_PARAM, "no user name was given and no authenticating driver was used");
-            if (!pop_->tls_active() && !allow_plaintext_)
-                throw Error(UPOP_E_SECURITY, "USER/PASS would send the password to " + pop_->wire().peer() +
-                                                 " without TLS: connect with TLS:, add the STARTTLS driver to the POP "
-                                                 "context, or set the option allow_plaintext=true");
+            std::string exposure = pop_->credential_exposure();
+            if (!exposure.empty() && !allow_plaintext_)
+                throw Error(UPOP_E_SECURITY, "USER/PASS would send the password " + exposure + ": " +
+                                                 (pop_->tls_active() ? "verify the server's certificate (verify_server=yes "
+                                                                       "and its CA)"
+                                                                     : "connect with TLS:, add the STARTTLS driver to the "
+                                                                       "POP context") +
+                                                 ", or set the option allow_plaintext=true");
             auto r = pop_->command("USER " + user);
             if (r.code == 1) r = pop_->command("PASS " + password, 5);
             if (r.code != 1)

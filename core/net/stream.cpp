@@ -206,6 +206,7 @@ void Stream::abort_connection() noexcept
 {
     tls_.reset();
     tls_up_ = false;
+    tls_unverified_.clear();
     if (fd_ >= 0) ::close(fd_);
     fd_ = -1;
 }
@@ -345,6 +346,7 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     const std::string failed = what + " failed: ";
     const std::string prof = "TLS profile " + quote(profile.name) + ": ";
     tls_warning_.clear();
+    tls_unverified_.clear();
     if (cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, what);
 
     tls_ = std::make_unique<Tls>();
@@ -452,11 +454,14 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
         fail(UPOP_E_SECURITY, msg);
     }
     tls_up_ = true;
+    if (!profile.verify_server) tls_unverified_ = "verify_server is off";
     if (profile.verify_server && profile.ignore_errors) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&t.ssl);
-        if (flags != 0)
+        if (flags != 0) {
             tls_warning_ = "certificate problems of " + label + " ignored (verify_server=ignore): " +
                            verify_text(flags) + (t.mismatch.empty() ? "" : " (" + t.mismatch + ")");
+            tls_unverified_ = "verify_server=ignore let its problems pass";
+        }
     }
 }
 

@@ -57,6 +57,10 @@ public:
     // as above, Error(UPOP_E_MISC) when not connected or TLS is already active.
     void start_tls(const TlsProfile &profile, const std::string &host, Deadline dl);
     bool tls_active() const;
+    // Why the server of the active TLS connection is not authenticated ("verify_server is off",
+    // or the problems verify_server=ignore let pass); "" when its certificate was verified (or
+    // TLS is not active).
+    const std::string &tls_unverified() const { return tls_unverified_; }
     // With verify_server=ignore: the certificate problems that were ignored in the last
     // handshake ("" when none). The caller decides where to report it (trace).
     const std::string &tls_warning() const { return tls_warning_; }
@@ -112,6 +116,7 @@ private:
     std::unique_ptr<Tls> tls_;
     bool tls_up_ = false;
     std::string tls_warning_;
+    std::string tls_unverified_;
 };
 
 } // namespace upopmail::net

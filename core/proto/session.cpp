@@ -49,6 +49,14 @@ bool Session::has_capability(std::string_view keyword) const
     return false;
 }
 
+std::string Session::credential_exposure() const
+{
+    if (!wire_.tls_active()) return "to " + wire_.peer() + " without TLS";
+    const std::string &why = wire_.stream().tls_unverified();
+    if (why.empty()) return "";
+    return "to " + wire_.peer() + " over TLS, but the server's certificate was not verified (" + why + ")";
+}
+
 void Session::start_tls(const net::TlsProfile &profile)
 {
     if (wire_.tls_active())

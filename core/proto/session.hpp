@@ -63,6 +63,10 @@ public:
     // reply was already received, and forgets everything learned before TLS.
     void start_tls(const net::TlsProfile &profile);
     bool tls_active() const { return wire_.tls_active(); }
+    // "" when credentials may be sent: TLS is active and the server's certificate was verified.
+    // Otherwise the reason for a sentence, "to <peer> without TLS" or "to <peer> over TLS,
+    // but the server's certificate was not verified (verify_server is off)".
+    std::string credential_exposure() const;
 
     SaslResult sasl_start(std::string_view mechanism, const std::optional<std::string> &ir);
     SaslResult sasl_step(std::string_view data);

@@ -45,6 +45,7 @@ public:
     void trace_event(std::string_view text) { tracer_.event(server_, text); }
     trace::Tracer &tracer() { return tracer_; }
     net::Stream &stream() { return *stream_; }
+    const net::Stream &stream() const { return *stream_; }
     std::string peer() const { return host_ + "+" + std::to_string(port_); }
     const std::string &host() const { return host_; }
     uint16_t port() const { return port_; }

@@ -228,14 +228,16 @@ Context::Outcome Context::establish(proto::Session &session, const net::TlsProfi
         // open the verified drivers in order
         bool transport_changed = false;
         for (DriverInstance *d : batch) {
-            if (d->flag(UPOPD_F_CREDENTIALS) && !session.tls_active()) {
+            std::string exposure = d->flag(UPOPD_F_CREDENTIALS) ? session.credential_exposure() : "";
+            if (!exposure.empty()) {
                 auto *p = d->param("allow_plaintext");
                 if (!p || !mime::parse_bool(p->value.reveal()).value_or(false))
                     fail(session, opened, UPOP_E_SECURITY,
-                         "the security driver '" + d->name() + "' would send credentials to " + wire.peer() +
-                             " without TLS: put STARTTLS before it, connect with TLS:, or give allow_plaintext=true "
-                             "in its parameters");
-                wire.trace_event("security: " + d->name() + " sends credentials without TLS (allow_plaintext)");
+                         "the security driver '" + d->name() + "' would send credentials " + exposure + ": " +
+                             (session.tls_active() ? "verify the server's certificate (verify_server=yes and its CA)"
+                                                   : "put STARTTLS before it, connect with TLS:") +
+                             ", or give allow_plaintext=true in its parameters");
+                wire.trace_event("security: " + d->name() + " sends credentials " + exposure + " (allow_plaintext)");
             }
             wire.trace_event("security: opening " + d->name());
             d->host.session = &session;

@@ -239,3 +239,75 @@ TEST_CASE("plain SMTP on a TLS: connection (server not speaking TLS) fails, neve
 }
 
 } // TEST_SUITE
+
+TEST_SUITE("hostile: credentials over unverified TLS") {
+
+namespace {
+
+/** The default profile with verify_server=no (the server presents a self-signed certificate). */
+const std::string& no_verify_config() {
+    static const std::string path = upop_fake::write_config("{\"default\":{\"verify_server\":\"no\"}}\n");
+    return path;
+}
+
+} // namespace
+
+TEST_CASE("SMTP AUTH PLAIN over TLS with verify_server=no: refused unless allow_plaintext=true") {
+    const TestCerts& certs = make_test_certs();
+    for (bool allow : {false, true}) {
+        CAPTURE(allow);
+        FakeServer srv(implicit_session(), TlsOpts{certs.self_signed_crt, certs.self_signed_key}, 5s);
+        Attempt a;
+        {
+            Handle h;
+            h.use_config(no_verify_config());
+            h.add("SMTP=AUTH PLAIN", allow ? creds_gold(true) : creds_json());
+            a.rc = h.connect_tls(srv);
+            a.err = h.err();
+        }
+        srv.join();
+        INFO("last_error: " << a.err << " | server: " << srv.failure_text());
+        if (allow) {
+            CHECK(a.rc == 0);
+            CHECK(srv.saw("AUTH PLAIN"));
+        } else {
+            CHECK(a.rc == UPOP_E_SECURITY);
+            CHECK(contains(a.err, "verify_server"));
+            CHECK(contains(a.err, "allow_plaintext"));
+            CHECK(srv.saw("EHLO"));
+            CHECK_FALSE(credentials_sent(srv));
+        }
+    }
+}
+
+TEST_CASE("POP USER/PASS over TLS with verify_server=no: refused unless allow_plaintext=true") {
+    const TestCerts& certs = make_test_certs();
+    for (bool allow : {false, true}) {
+        CAPTURE(allow);
+        FakeServer srv(upop_fake::serve_pop, TlsOpts{certs.self_signed_crt, certs.self_signed_key}, 5s);
+        Attempt a;
+        {
+            Handle h;
+            h.use_config(no_verify_config());
+            if (allow) REQUIRE(upop_set_option(h, "allow_plaintext", "true") == 0);
+            a.rc = upop_connect(h, UPOP_POP, ("TLS:" + srv.conn()).c_str(), kUser.c_str(), kPass.c_str());
+            a.err = h.err();
+            if (a.rc == 0) CHECK(upop_disconnect(h, UPOP_POP) == 0);
+        }
+        srv.join();
+        INFO("last_error: " << a.err << " | server: " << srv.failure_text());
+        if (allow) {
+            CHECK(a.rc == 0);
+            CHECK(srv.saw("PASS"));
+        } else {
+            CHECK(a.rc == UPOP_E_SECURITY);
+            CHECK(contains(a.err, "verify_server"));
+            CHECK(contains(a.err, "allow_plaintext"));
+            CHECK(srv.saw("CAPA"));
+            CHECK_FALSE(srv.saw("USER"));
+            CHECK_FALSE(srv.received(kPass));
+        }
+    }
+}
+
+} // TEST_SUITE
