@@ -1,11 +1,17 @@
 #include "security/secret.hpp"
 
+#include <cstring>
+
 namespace upopmail::security {
+
+void wipe(void *p, size_t n) noexcept
+{
+    if (p && n) ::explicit_bzero(p, n);
+}
 
 void wipe(std::string &s) noexcept
 {
-    volatile char *p = s.data();
-    for (size_t i = 0; i < s.size(); ++i) p[i] = 0;
+    wipe(s.data(), s.capacity());
     s.clear();
 }
 
