@@ -116,6 +116,12 @@ UPOP_API const char *upop_last_error(const upop *h);
  *  "USE=MAND" (default) or "USE=OPT"; "SMTP=" / "POP=" alone clears that context. Driver names
  *  are matched case-insensitively against the registry's canonical names and aliases.
  *  parameters: the driver's parameters as a JSON object or a GOLD/';' list of key=value.
+ *  Give secrets (passwords, tokens) in the JSON form: in the key=value form a value cannot
+ *  contain ';' (nor the GOLD separator), and an empty entry is refused since it may be the cut
+ *  end of one. Error sentences name a JSON key or an entry's position, never a value.
+ *  Credential drivers (AUTH PLAIN, LOGIN, ...) run only over TLS whose server certificate was
+ *  verified; without TLS, or over TLS with verify_server=no (or =ignore with a problem found)
+ *  they are refused (-8 at connect) unless their parameters say allow_plaintext=true.
  *  The first SetSecurity after a connection lifetime starts a new context.
  *  Returns 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
  *  properties; -3 a connection lifetime of that server type is active; -5 no driver of that
@@ -240,7 +246,13 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     certificate was not verified (verify_server=no) (default false)
  *   "ehlo_domain"     the EHLO argument (default: this host's name, or "localhost")
  *   "config"          path of the JSON configuration with TLS profiles (default: the
- *                     UPOPMAIL_CONFIG environment variable)
+ *                     UPOPMAIL_CONFIG environment variable): {"default": P, "profiles":
+ *                     {"name": P, ...}}, each P a JSON object of TLS options
+ *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
+ *                     original option string ("verify_server=yes, ca_certificate=ca.pem").
+ *                     Give a client_key_password in the JSON object form: in the option
+ *                     string a value cannot contain ','. The file is read at each connect;
+ *                     its errors (-9) name options and positions, never values.
  *  Returns 0; -2 unknown option or bad value (the sentence says which). */
 UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
 

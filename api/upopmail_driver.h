@@ -64,7 +64,9 @@ extern "C" {
 
 /** One parameter a driver accepts. The host checks every given key against this list when the
  *  driver is added: unknown and missing required keys fail SetSecurity with -1 and a sentence
- *  naming the key. "allow_plaintext" is accepted for every driver with UPOPD_F_CREDENTIALS. */
+ *  naming the key (a JSON key; in the key=value form, whose keys may be pieces of a value cut
+ *  at ';', the entry's position). "allow_plaintext" is accepted for every driver with
+ *  UPOPD_F_CREDENTIALS. */
 typedef struct upopd_param {
     const char *name; /* lower case */
     uint32_t flags;   /* UPOPD_P_* */

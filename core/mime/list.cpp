@@ -12,17 +12,24 @@ std::string_view trim(std::string_view s)
     return s;
 }
 
-std::vector<std::string> split_list(std::string_view list, bool allow_semicolon)
+std::vector<std::string_view> split_views(std::string_view list, bool allow_semicolon)
 {
-    std::vector<std::string> out;
+    std::vector<std::string_view> out;
     size_t start = 0;
     for (size_t i = 0; i <= list.size(); ++i) {
         if (i == list.size() || list[i] == kGold || (allow_semicolon && list[i] == ';')) {
-            auto item = trim(list.substr(start, i - start));
-            if (!item.empty()) out.emplace_back(item);
+            out.push_back(trim(list.substr(start, i - start)));
             start = i + 1;
         }
     }
+    return out;
+}
+
+std::vector<std::string> split_list(std::string_view list, bool allow_semicolon)
+{
+    std::vector<std::string> out;
+    for (auto item : split_views(list, allow_semicolon))
+        if (!item.empty()) out.emplace_back(item);
     return out;
 }
 

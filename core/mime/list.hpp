@@ -20,6 +20,11 @@ struct ListItem {
 // dropped.
 std::vector<std::string> split_list(std::string_view list, bool allow_semicolon);
 
+// The items of split_list as views into list, empty ones kept (n separators give n + 1 items;
+// "" gives one empty item): for callers that must not copy the text (secrets) or that refuse
+// empty items.
+std::vector<std::string_view> split_views(std::string_view list, bool allow_semicolon);
+
 // Splits as above and then each item at its first '=' (names trimmed, values trimmed).
 std::vector<ListItem> parse_assoc(std::string_view list, bool allow_semicolon);
 

@@ -1,9 +1,9 @@
 #include "security/context.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "error.hpp"
 #include "mime/list.hpp"
+#include "printable.hpp"
+#include "security/secret_json.hpp"
 #include "trace/trace.hpp"
 #include "upopmail.h"
 
@@ -22,35 +22,51 @@ std::string driver_param_names(const upopd_driver *d)
 }
 } // namespace
 
-std::vector<std::pair<std::string, std::string>> parse_parameters(const std::string &text)
+// Said after every error about the key=value form, whose values cannot hold a separator.
+const char *const kListHint = " (a value in the key=value form cannot contain ';' or the GOLD separator: give the "
+                              "parameters as a JSON object, e.g. {\"password\": \"...\"}, when a value may)";
+
+std::vector<GivenParam> parse_parameters(const std::string &text)
 {
-    std::vector<std::pair<std::string, std::string>> out;
+    std::vector<GivenParam> out;
     auto t = mime::trim(text);
     if (!t.empty() && t.front() == '{') {
-        nlohmann::json j;
+        SecretJson j;
         try {
-            j = nlohmann::json::parse(t);
+            j = SecretJson::parse(t.begin(), t.end());
+        } catch (const SecretJson::parse_error &e) {
+            throw Error(UPOP_E_INIT, "the driver parameters look like JSON but are not a valid JSON object "
+                                     "(syntax error at " + json_error_position(t, e.byte) + ")");
         } catch (const std::exception &) {
             throw Error(UPOP_E_INIT, "the driver parameters look like JSON but are not a valid JSON object");
         }
         if (!j.is_object()) throw Error(UPOP_E_INIT, "the driver parameters must be a JSON object");
         for (auto &[k, v] : j.items()) {
-            if (v.is_string())
-                out.emplace_back(mime::to_lower(k), v.get<std::string>());
-            else if (v.is_boolean())
-                out.emplace_back(mime::to_lower(k), v.get<bool>() ? "true" : "false");
-            else if (v.is_number())
-                out.emplace_back(mime::to_lower(k), v.dump());
+            std::string key = mime::to_lower(std::string_view(k.data(), k.size()));
+            SecretString s;
+            if (v.is_string()) s = v.get_ref<const SecretString &>();
+            else if (v.is_boolean()) s = v.get<bool>() ? "true" : "false";
+            else if (v.is_number()) s = v.dump();
             else
-                throw Error(UPOP_E_INIT, "the driver parameter '" + k + "' must be a string, number or boolean");
+                throw Error(UPOP_E_INIT, "the driver parameter " + upopmail::quote(key) +
+                                             " must be a string, number or boolean");
+            out.push_back(GivenParam{key, Secret(std::string(s.data(), s.size())), 0});
         }
         return out;
     }
+    if (t.empty()) return out;
     bool gold = text.find(mime::kGold) != std::string::npos;
-    for (auto &item : mime::parse_assoc(text, !gold)) {
-        if (!item.has_value)
-            throw Error(UPOP_E_INIT, "the driver parameter '" + upopmail::printable(item.name) + "' has no value (key=value)");
-        out.emplace_back(mime::to_lower(item.name), item.value);
+    size_t n = 0;
+    for (std::string_view item : mime::split_views(t, !gold)) {
+        ++n;
+        std::string at = "entry " + std::to_string(n) + " of the driver parameters";
+        if (item.empty())
+            throw Error(UPOP_E_INIT, at + " is empty" + kListHint);
+        auto eq = item.find('=');
+        if (eq == std::string_view::npos) throw Error(UPOP_E_INIT, at + " has no '=' (key=value)" + kListHint);
+        auto key = mime::trim(item.substr(0, eq));
+        if (key.empty()) throw Error(UPOP_E_INIT, at + " has no key before '='" + kListHint);
+        out.push_back(GivenParam{mime::to_lower(key), Secret(std::string(mime::trim(item.substr(eq + 1)))), n});
     }
     return out;
 }
@@ -120,24 +136,28 @@ void Context::add(const std::string &properties, const std::string &driver_name,
         throw Error(UPOP_E_ENTRY, "the security driver '" + std::string(d->name) + "' does not work on " +
                                       server_name(server_) + " servers");
     std::vector<Param> params;
-    for (auto &[k, v] : parse_parameters(parameters)) {
-        if (v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
-            throw Error(UPOP_E_INIT, "the driver parameter '" + k + "' contains a line break or NUL byte");
+    for (auto &given : parse_parameters(parameters)) {
+        const std::string &k = given.key;
+        const std::string &v = given.value.reveal();
         bool known = false, secret = false;
         if (d->params)
             for (auto p = d->params; p->name; ++p)
                 if (mime::iequals(p->name, k)) known = true, secret = (p->flags & UPOPD_P_SECRET) != 0;
-        if (k == "allow_plaintext" && (d->flags & UPOPD_F_CREDENTIALS)) {
-            known = true;
-            if (!mime::parse_bool(v))
-                throw Error(UPOP_E_INIT, "the driver parameter allow_plaintext must be true or false");
+        if (k == "allow_plaintext" && (d->flags & UPOPD_F_CREDENTIALS)) known = true;
+        if (!known) {
+            // A key of the key=value form may be a piece of a value cut at ';': named by position.
+            std::string which = given.position ? "the key of entry " + std::to_string(given.position)
+                                               : upopmail::quote(k);
+            throw Error(UPOP_E_INIT, "the security driver '" + std::string(d->name) + "' has no parameter " + which +
+                                         " (it takes: " + driver_param_names(d) + ")" + (given.position ? kListHint : ""));
         }
-        if (!known)
-            throw Error(UPOP_E_INIT, "the security driver '" + std::string(d->name) + "' has no parameter '" +
-                                         upopmail::printable(k) + "' (it takes: " + driver_param_names(d) + ")");
+        if (v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
+            throw Error(UPOP_E_INIT, "the driver parameter '" + k + "' contains a line break or NUL byte");
+        if (k == "allow_plaintext" && !mime::parse_bool(v))
+            throw Error(UPOP_E_INIT, "the driver parameter allow_plaintext must be true or false");
         for (auto &p : params)
             if (p.key == k) throw Error(UPOP_E_INIT, "the driver parameter '" + k + "' is given twice");
-        params.push_back(Param{k, Secret(v), secret});
+        params.push_back(Param{k, given.value, secret});
     }
     if (d->params)
         for (auto p = d->params; p->name; ++p) {

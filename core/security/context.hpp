@@ -115,7 +115,16 @@ private:
     std::vector<std::unique_ptr<DriverInstance>> drivers_;
 };
 
+// One driver parameter as given.
+struct GivenParam {
+    std::string key; // lower case
+    Secret value;
+    size_t position; // 1-based entry of a key=value list; 0 for JSON (whose keys are keys)
+};
+
 // Parses driver parameters: a JSON object, or a GOLD list (or ';' list when there is no GOLD).
-std::vector<std::pair<std::string, std::string>> parse_parameters(const std::string &text);
+// Copies of the values are wiped. Errors (UPOP_E_INIT) name a JSON key or a list position, never
+// a value or a piece of the list (a ';' inside a password splits it).
+std::vector<GivenParam> parse_parameters(const std::string &text);
 
 } // namespace upopmail::security
