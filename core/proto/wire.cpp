@@ -1,6 +1,7 @@
 #include "proto/wire.hpp"
 
 #include "error.hpp"
+#include "security/secret.hpp"
 #include "upopmail.h"
 
 namespace upopmail::proto {
@@ -53,11 +54,13 @@ void Wire::close() noexcept
 void Wire::send_line(std::string_view line, size_t visible)
 {
     tracer_.sent_redacted(server_, line, visible);
-    std::string out;
-    out.reserve(line.size() + 2);
-    out.append(line);
-    out.append("\r\n");
-    stream_->write_all(out.data(), out.size(), deadline());
+    // The line may carry a credential (PASS, AUTH): its copy is made once, at its full size,
+    // and wiped.
+    std::string buf;
+    buf.reserve(line.size() + 2);
+    buf.append(line).append("\r\n");
+    security::Secret out(std::move(buf));
+    stream_->write_all(out.reveal().data(), out.reveal().size(), deadline());
 }
 
 void Wire::send_raw(std::string_view data) { stream_->write_all(data.data(), data.size(), deadline()); }
