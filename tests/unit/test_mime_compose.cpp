@@ -181,7 +181,12 @@ TEST_CASE("mime: a 50 MB attachment streams with a small, constant memory footpr
     CHECK(total > 50ull * 1024 * 1024 * 4 / 3);
     long peak = status_kb("VmHWM:");
     INFO("RSS before " << rss_before << " kB, peak " << peak << " kB (reset " << can_reset << ")");
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed blocks resident in its quarantine: the bound is checked by the plain build
+    MESSAGE("peak RSS not checked under AddressSanitizer");
+#else
     if (can_reset && rss_before > 0 && peak > 0) CHECK(peak - rss_before < 8 * 1024);
+#endif
 }
 
 TEST_CASE("mime: part tree for every combination of bodies, inline objects and attachments")
