@@ -176,6 +176,10 @@ int h_sasl_step(upopd_host *h, const unsigned char *data, size_t len, upopd_sasl
 {
     return guarded(h, [&] {
         if (!h->session) return no_session(h);
+        if (!data && len) {
+            h->driver_error = "the driver passed sasl_step no data but a length";
+            return UPOPD_ERROR;
+        }
         std::string d(reinterpret_cast<const char *>(data ? data : (const unsigned char *)""), len);
         auto r = h->session->sasl_step(d);
         wipe(d);
@@ -195,6 +199,7 @@ int h_sasl_cancel(upopd_host *h)
 
 int h_b64_encode(const unsigned char *in, size_t len, char *out, size_t cap, size_t *out_len)
 {
+    if (!in && len) return UPOPD_ERROR;
     auto s = mime::base64_encode(std::string_view(reinterpret_cast<const char *>(in ? in : (const unsigned char *)""), len));
     if (!out || s.size() + 1 > cap) return UPOPD_ERROR;
     std::memcpy(out, s.c_str(), s.size() + 1);
@@ -205,6 +210,7 @@ int h_b64_encode(const unsigned char *in, size_t len, char *out, size_t cap, siz
 
 int h_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *out_len)
 {
+    if (!in && len) return UPOPD_ERROR;
     auto s = mime::base64_decode(std::string_view(in ? in : "", len));
     if (!s || !out || s->size() > cap) return UPOPD_ERROR;
     std::memcpy(out, s->data(), s->size());

@@ -11,6 +11,7 @@
 
 #include "fake/certs.hpp"
 #include "fake/fake_server.hpp"
+#include "security/context.hpp"
 #include "security/registry.hpp"
 #include "upopmail.h"
 #include "upopmail_driver.h"
@@ -80,6 +81,10 @@ int e_open(void *, const upopd_host_api *api, upopd_host *h)
     if (api->command(h, "NOOP", 0, &second) != UPOPD_OK) return UPOPD_ERROR;
     if (flag(api, h, "keep")) seen(std::string("open first reply=") + kept);
     seen(std::string("open second reply=") + std::to_string(std::strlen(second.text)));
+    if (flag(api, h, "nullstep")) {
+        upopd_sasl_result r;
+        seen(std::string("open sasl_step(NULL, 5)=") + std::to_string(api->sasl_step(h, nullptr, 5, &r)));
+    }
     return UPOPD_OK;
 }
 
@@ -113,7 +118,7 @@ void e_destroy(void *state)
     delete st;
 }
 
-const upopd_param e_params[] = {{"id", 0}, {"keep", 0}, {"closetls", 0}, {nullptr, 0}};
+const upopd_param e_params[] = {{"id", 0}, {"keep", 0}, {"nullstep", 0}, {"closetls", 0}, {nullptr, 0}};
 
 upopd_driver make_every()
 {
@@ -219,4 +224,36 @@ TEST_CASE("host table: a reply's text stays valid until the driver's call return
     INFO(all_seen());
     CHECK(has_entry("open first reply=2.0.0 first"));
     CHECK(has_entry("open second reply=306"));
+}
+
+TEST_CASE("host table: sasl_step with NULL data and a length is refused, nothing is sent")
+{
+    std::string failures = run_every("id=null;nullstep=yes", false);
+    CHECK_MESSAGE(failures.empty(), failures); // the server saw no line but QUIT after the NOOPs
+    INFO(all_seen());
+    CHECK(has_entry("open sasl_step(NULL, 5)=-1"));
+}
+
+TEST_CASE("host table: a NULL buffer with a non-zero length is refused, not read")
+{
+    const upopd_host_api *api = security::host_api();
+    char out[64];
+    unsigned char bin[64];
+    size_t n = 99;
+    CHECK(api->base64_encode(nullptr, 5, out, sizeof out, &n) == UPOPD_ERROR);
+    CHECK(api->base64_decode(nullptr, 8, bin, sizeof bin, &n) == UPOPD_ERROR);
+    CHECK(n == 99);
+    // NULL with length 0 is the empty input
+    CHECK(api->base64_encode(nullptr, 0, out, sizeof out, &n) == UPOPD_OK);
+    CHECK(n == 0);
+    CHECK(std::string(out) == "");
+    CHECK(api->base64_decode(nullptr, 0, bin, sizeof bin, &n) == UPOPD_OK);
+    CHECK(n == 0);
+    // sizes: the encoder needs room for the NUL, the decoder exactly the bytes
+    CHECK(api->base64_encode(reinterpret_cast<const unsigned char *>("abc"), 3, out, 4, &n) == UPOPD_ERROR);
+    CHECK(api->base64_encode(reinterpret_cast<const unsigned char *>("abc"), 3, out, 5, &n) == UPOPD_OK);
+    CHECK(std::string(out) == "YWJj");
+    CHECK(api->base64_decode("YWJj", 4, bin, 2, &n) == UPOPD_ERROR);
+    CHECK(api->base64_decode("YWJj", 4, bin, 3, &n) == UPOPD_OK);
+    CHECK(n == 3);
 }
