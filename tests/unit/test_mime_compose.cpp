@@ -101,7 +101,7 @@ nlohmann::json python_parse_many(const std::vector<std::string> &messages, const
     fs::path out = dir / "parts";
     fs::remove_all(out);
     fs::create_directories(out);
-    fs::path script = fs::path(__FILE__).parent_path() / "mime_check.py";
+    fs::path script = fs::path(UPOPMAIL_TEST_SOURCE_DIR) / "mime_check.py";
     std::string cmd = "python3 '" + script.string() + "' '" + out.string() + "'";
     for (size_t i = 0; i < messages.size(); ++i) {
         fs::path msg = dir / ("message" + std::to_string(i) + ".eml");
