@@ -199,7 +199,8 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
  *  decoded, GOLD-separated). text: the first text/plain part that is not an attachment, in UTF-8.
  *  Every other part (HTML body, inline objects, attachments, attached messages) is written into
  *  the existing directory att_loc under a safe file name (no path, no "..", no control or device
- *  names; never overwriting: an existing name gives "name (2).ext" and warning 3), and att_list
+ *  names; never overwriting: an existing name gives "name (2).ext" and warning 3; each file is
+ *  created with mode 0600, readable by the user alone, whatever the umask), and att_list
  *  lists the names as written, GOLD-separated. Returns 0 or the highest warning: 1 a part could
  *  not be decoded (written as received), 2 a part could not be written (att_loc missing or empty),
  *  3 duplicate name; -6, -7 no such message, -8 not logged on, -9, -11, -17 the text's charset is
