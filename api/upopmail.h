@@ -238,14 +238,17 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *   "allow_plaintext" "true"/"false": allow POP USER/PASS without TLS (default false)
  *   "ehlo_domain"     the EHLO argument (default: this host's name, or "localhost")
  *   "config"          path of the JSON configuration with TLS profiles (default: the
- *                     UPOPMAIL_CONFIG environment variable)
+ *                     UPOPMAIL_CONFIG environment variable, which is ignored in set-uid and
+ *                     set-gid programs)
  *  Returns 0; -2 unknown option or bad value (the sentence says which). */
 UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
 
 /** Protocol trace: every line sent ('>'), received ('<') and every event ('*'), with secrets
  *  redacted before the callback sees them. server is UPOP_SMTP or UPOP_POP. The line has no
  *  CRLF and is valid only during the call. fn NULL switches the trace off. The environment
- *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle. */
+ *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle: the file is
+ *  created with mode 0600 and never opened through a symbolic link; the variable is ignored in
+ *  set-uid and set-gid programs. */
 typedef void (*upop_trace_fn)(void *user, int server, char direction, const char *line);
 UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user);
 
