@@ -105,8 +105,8 @@ UPOP_API const char *upop_version(void);
 UPOP_API int upop_abi_version(void);
 
 /** The sentence describing the last failure on h ("" after a success, or for a NULL handle the
- *  last failure of upop_create on this thread). Owned by the handle; valid until the next call
- *  on h. */
+ *  last failure of upop_create or upop_registry_add_path on this thread). Owned by the handle;
+ *  valid until the next call on h. */
 UPOP_API const char *upop_last_error(const upop *h);
 
 /* ------------------------------------------------------------------ security context */
@@ -265,7 +265,13 @@ UPOP_API int upop_cancel(upop *h);
 /* ------------------------------------------------------------------ driver registry */
 
 /** Adds a directory that the registry scans for driver manifests (*.json), before
- *  UPOPMAIL_DRIVER_PATH and the install directory. Returns 0; -10 not a directory. */
+ *  UPOPMAIL_DRIVER_PATH and the install directory. The search path is: these directories,
+ *  the absolute entries of UPOPMAIL_DRIVER_PATH (':'-separated; relative entries are skipped and
+ *  listed as rejected; the variable is ignored in set-uid and set-gid programs), <libdir>/upopmail/
+ *  drivers beside the library (resolved to an absolute path when the library is loaded, so a
+ *  later chdir changes nothing), the install directory. A directory, manifest or library that
+ *  group or others may write is not trusted: it is skipped and listed as rejected.
+ *  Returns 0; -10 empty or relative path (the sentence is upop_last_error(NULL)). */
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],
