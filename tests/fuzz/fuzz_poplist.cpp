@@ -67,6 +67,7 @@ std::string run(int op, bool capa, std::vector<std::string> segments)
                 ++n;
                 FUZZ_REQUIRE(out.compare(p + 4, std::to_string(n).size(), std::to_string(n)) == 0);
             }
+            if (n != rc) std::fprintf(stderr, "ListMail returned %d with %d entries: %s\n", rc, n, out.c_str());
             FUZZ_REQUIRE(n == rc);
         }
         break;
