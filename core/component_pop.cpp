@@ -1,4 +1,5 @@
 // The receiving operations: LogonMail / LogoffMail, ListMail, GetRawMail, DeleteMail.
+#include <algorithm>
 #include <map>
 
 #include "component.hpp"
@@ -201,7 +202,8 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
             throw Error(UPOP_E_RETRIEVAL, "the server refused RETR " + std::to_string(n) + ": -ERR " +
                                               upopmail::printable(r.text()));
         out.clear();
-        out.reserve(size + size / 50);
+        // the size is the server's claim: reserve for it only up to 16 MiB (the string grows past that)
+        out.reserve(static_cast<size_t>(std::min<uint64_t>(size, 16u << 20)) * 51 / 50);
         bool cancelled = false;
         s.read_multiline([&](std::string_view l) {
             out.append(l);

@@ -285,4 +285,34 @@ TEST_CASE("ListMail: a NUL byte in a server's UIDL or header value does not cut 
     CHECK(srv.failure_text() == "");
 }
 
+TEST_CASE("GetRawMail: an absurd size in the LIST reply allocates nothing for it") {
+    // Found by fuzz_poplist: the reply's octet count (saturating at 2^64-1) went unchecked into
+    // a reserve(), an allocation of exabytes.
+    FakeServer srv([](FakeConn& c) {
+        c.send("+OK fake POP3\r\n");
+        c.expect("CAPA");
+        c.send("-ERR no CAPA\r\n");
+        c.expect("USER");
+        c.send("+OK\r\n");
+        c.expect("PASS");
+        c.send("+OK\r\n");
+        c.expect("LIST 1");
+        c.send("+OK 1 377777777777777777777777777777\r\n");
+        c.expect("RETR 1");
+        c.send("+OK\r\nSubject: small\r\n\r\nbody\r\n.\r\n");
+        c.wait_for_close();
+    }, 5s);
+    Handle h(2000);
+    REQUIRE(upop_set_option(h, "allow_plaintext", "true") == 0);
+    REQUIRE(upop_connect(h, UPOP_POP, srv.conn().c_str(), "u", "p") == 0);
+    char msg[256];
+    int rc = upop_get_raw_mail(h, 1, 0, msg, sizeof msg);
+    INFO("last_error: " << h.err());
+    CHECK(rc == 0);
+    CHECK(std::string(msg) == "Subject: small\r\n\r\nbody\r\n");
+    h.close();
+    srv.join();
+    CHECK(srv.failure_text() == "");
+}
+
 } // TEST_SUITE
