@@ -17,7 +17,7 @@ namespace {
 std::string clean(std::string v)
 {
     for (auto &c : v)
-        if (c == mime::kGold || c == '\r' || c == '\n' || c == '\t') c = ' ';
+        if (c == mime::kGold || c == '\r' || c == '\n' || c == '\t' || c == '\0') c = ' '; // NUL: C strings
     return std::string(mime::trim(v));
 }
 
