@@ -105,8 +105,8 @@ UPOP_API const char *upop_version(void);
 UPOP_API int upop_abi_version(void);
 
 /** The sentence describing the last failure on h ("" after a success, or for a NULL handle the
- *  last failure of upop_create on this thread). Owned by the handle; valid until the next call
- *  on h. */
+ *  last failure of upop_create or upop_registry_add_path on this thread). Owned by the handle;
+ *  valid until the next call on h. */
 UPOP_API const char *upop_last_error(const upop *h);
 
 /* ------------------------------------------------------------------ security context */
@@ -207,7 +207,8 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
  *  decoded, GOLD-separated). text: the first text/plain part that is not an attachment, in UTF-8.
  *  Every other part (HTML body, inline objects, attachments, attached messages) is written into
  *  the existing directory att_loc under a safe file name (no path, no "..", no control or device
- *  names; never overwriting: an existing name gives "name (2).ext" and warning 3), and att_list
+ *  names; never overwriting: an existing name gives "name (2).ext" and warning 3; each file is
+ *  created with mode 0600, readable by the user alone, whatever the umask), and att_list
  *  lists the names as written, GOLD-separated. Returns 0 or the highest warning: 1 a part could
  *  not be decoded (written as received), 2 a part could not be written (att_loc missing or empty),
  *  3 duplicate name; -6, -7 no such message, -8 not logged on, -9, -11, -17 the text's charset is
@@ -246,7 +247,8 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     certificate was not verified (verify_server=no) (default false)
  *   "ehlo_domain"     the EHLO argument (default: this host's name, or "localhost")
  *   "config"          path of the JSON configuration with TLS profiles (default: the
- *                     UPOPMAIL_CONFIG environment variable): {"default": P, "profiles":
+ *                     UPOPMAIL_CONFIG environment variable, which is ignored in set-uid and
+ *                     set-gid programs): {"default": P, "profiles":
  *                     {"name": P, ...}}, each P a JSON object of TLS options
  *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
  *                     original option string ("verify_server=yes, ca_certificate=ca.pem").
@@ -259,7 +261,9 @@ UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
 /** Protocol trace: every line sent ('>'), received ('<') and every event ('*'), with secrets
  *  redacted before the callback sees them. server is UPOP_SMTP or UPOP_POP. The line has no
  *  CRLF and is valid only during the call. fn NULL switches the trace off. The environment
- *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle. */
+ *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle: the file is
+ *  created with mode 0600 and never opened through a symbolic link; the variable is ignored in
+ *  set-uid and set-gid programs. */
 typedef void (*upop_trace_fn)(void *user, int server, char direction, const char *line);
 UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user);
 
@@ -276,7 +280,13 @@ UPOP_API int upop_cancel(upop *h);
 /* ------------------------------------------------------------------ driver registry */
 
 /** Adds a directory that the registry scans for driver manifests (*.json), before
- *  UPOPMAIL_DRIVER_PATH and the install directory. Returns 0; -10 not a directory. */
+ *  UPOPMAIL_DRIVER_PATH and the install directory. The search path is: these directories,
+ *  the absolute entries of UPOPMAIL_DRIVER_PATH (':'-separated; relative entries are skipped and
+ *  listed as rejected; the variable is ignored in set-uid and set-gid programs), <libdir>/upopmail/
+ *  drivers beside the library (resolved to an absolute path when the library is loaded, so a
+ *  later chdir changes nothing), the install directory. A directory, manifest or library that
+ *  group or others may write is not trusted: it is skipped and listed as rejected.
+ *  Returns 0; -10 empty or relative path (the sentence is upop_last_error(NULL)). */
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],

@@ -18,8 +18,14 @@
  * identifies the driver instance (its parameters, its connection, its runtime info). Sockets,
  * TLS state and the wire format stay in the host: a driver only decides what to say.
  *
- * Strings are UTF-8 and NUL-terminated. Strings the host returns are owned by the host and stay
- * valid until the driver's call returns (parameters: until destroy).
+ * Strings are UTF-8 and NUL-terminated. Strings and bytes the host returns (reply texts,
+ * challenges, capabilities, ...) are owned by the host and stay valid until the driver's call
+ * (verify, open, close, ...) returns, whatever host functions it calls meanwhile (parameters:
+ * until destroy). The host table and the upopd_host pointer given to create stay valid, and
+ * identify the same instance, until destroy returns: a driver may keep them in its state. What
+ * the host functions use behind them (parameters, the STARTTLS TLS profile of the connection)
+ * lives as long; functions that talk to the server fail with UPOPD_ERROR outside verify, open
+ * and close.
  */
 #ifndef UPOPMAIL_DRIVER_H
 #define UPOPMAIL_DRIVER_H
@@ -113,7 +119,7 @@ typedef struct upopd_host_api {
      *  only the first word. Returns UPOPD_OK or UPOPD_NETWORK / UPOPD_ERROR. */
     int (*command)(upopd_host *h, const char *line, int secret, upopd_reply *reply);
     /** Upgrades the connection to TLS (the handshake, certificate and host-name checks with the
-     *  default TLS profile); the host refuses if bytes beyond the last reply were already
+     *  default TLS profile of the logon, also from close at logoff); the host refuses if bytes beyond the last reply were already
      *  received (response injection), and forgets the capabilities. Returns UPOPD_OK or
      *  UPOPD_ERROR. */
     int (*start_tls)(upopd_host *h);

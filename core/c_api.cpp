@@ -17,7 +17,7 @@ struct upop {
 
 namespace {
 
-thread_local std::string g_create_error;
+thread_local std::string g_error_without_handle;
 
 std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
@@ -70,13 +70,13 @@ UPOP_API int upop_create(upop **out)
     *out = nullptr;
     try {
         *out = new upop();
-        g_create_error.clear();
+        g_error_without_handle.clear();
         return UPOP_OK;
     } catch (const std::bad_alloc &) {
-        g_create_error = "out of memory";
+        g_error_without_handle = "out of memory";
         return UPOP_E_MEMORY;
     } catch (const std::exception &e) {
-        g_create_error = e.what();
+        g_error_without_handle = e.what();
         return UPOP_E_MISC;
     }
 }
@@ -94,7 +94,7 @@ UPOP_API int upop_abi_version(void) { return UPOP_ABI_VERSION; }
 
 UPOP_API const char *upop_last_error(const upop *h)
 {
-    return h ? h->c.last_error.c_str() : g_create_error.c_str();
+    return h ? h->c.last_error.c_str() : g_error_without_handle.c_str();
 }
 
 UPOP_API int upop_set_security(upop *h, const char *properties, const char *parameters)
@@ -336,11 +336,17 @@ UPOP_API int upop_cancel(upop *h)
 UPOP_API int upop_registry_add_path(const char *dir)
 {
     try {
-        std::string d = str(dir);
-        if (d.empty()) return UPOP_E_MISC;
-        upopmail::security::Registry::instance().add_path(d);
+        upopmail::security::Registry::instance().add_path(str(dir));
+        g_error_without_handle.clear();
         return UPOP_OK;
+    } catch (const upopmail::Error &e) {
+        g_error_without_handle = e.what();
+        return e.status();
+    } catch (const std::bad_alloc &) {
+        g_error_without_handle = "out of memory";
+        return UPOP_E_MEMORY;
     } catch (...) {
+        g_error_without_handle = "internal error";
         return UPOP_E_MISC;
     }
 }

@@ -1,4 +1,6 @@
 // The receiving operations: LogonMail / LogoffMail, ListMail, GetRawMail, DeleteMail.
+#include <algorithm>
+#include <cstdint>
 #include <map>
 
 #include "component.hpp"
@@ -16,7 +18,7 @@ namespace {
 std::string clean(std::string v)
 {
     for (auto &c : v)
-        if (c == mime::kGold || c == '\r' || c == '\n' || c == '\t') c = ' ';
+        if (c == mime::kGold || c == '\r' || c == '\n' || c == '\t' || c == '\0') c = ' '; // NUL: C strings
     return std::string(mime::trim(v));
 }
 
@@ -127,11 +129,13 @@ int Component::list_mail(std::string &out)
             }, 64ull * 1024 * 1024);
             return true;
         };
-        if (!scan("LIST", sizes))
-            for (long n = 1; n <= count; ++n) sizes[n] = "";
+        bool listed = scan("LIST", sizes);
         scan("UIDL", uidls);
-        std::vector<long> numbers;
-        for (auto &kv : sizes) numbers.push_back(kv.first);
+        std::vector<long> numbers; // without LIST: 1..count, one entry per message actually asked
+        if (listed)
+            for (auto &kv : sizes) numbers.push_back(kv.first);
+        else
+            for (long n = 1; n <= count; ++n) numbers.push_back(n);
         // headers of every message with TOP n 0, pipelined in batches when offered
         std::vector<std::string> items;
         int entries = 0;
@@ -168,7 +172,8 @@ int Component::list_mail(std::string &out)
                 items.push_back("SUBJECT=" + clean(mime::header_list_value(h, "subject")));
                 items.push_back("DATE=" + clean(mime::header_list_value(h, "date")));
                 items.push_back("PRIORITY=" + std::to_string(mime::header_priority(h)));
-                items.push_back("SIZE=" + sizes[n]);
+                auto size = sizes.find(n);
+                items.push_back("SIZE=" + (size == sizes.end() ? std::string() : size->second));
                 if (uidls.count(n)) items.push_back("UIDL=" + uidls[n]);
             }
         }
@@ -205,17 +210,31 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
         if (r.code != 1)
             throw Error(UPOP_E_RETRIEVAL, "the server refused RETR " + std::to_string(n) + ": -ERR " +
                                               upopmail::printable(r.text()));
+        // The announced size is the server's claim: it may refuse the message early (above) and
+        // be the progress total, but never decide an allocation. The buffer grows with what
+        // actually arrives, and MailSize is checked against that too.
+        constexpr uint64_t kMaxReserve = 1024 * 1024;
         out.clear();
-        out.reserve(size + size / 50);
+        out.reserve(static_cast<size_t>(std::min(size, kMaxReserve)));
+        const uint64_t limit = mail_size > 0 ? static_cast<uint64_t>(mail_size) : 0;
+        const int64_t total = size > static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<int64_t>(size);
+        uint64_t received = 0;
         bool cancelled = false;
         s.read_multiline([&](std::string_view l) {
+            received += l.size() + 2;
+            if (limit && received > limit) return; // read on to the end: the session stays in step
             out.append(l);
             out.append("\r\n");
-            if (progress_ && !cancelled &&
-                progress_(progress_user_, static_cast<int64_t>(out.size()), static_cast<int64_t>(size)) != 0)
+            if (progress_ && !cancelled && progress_(progress_user_, static_cast<int64_t>(out.size()), total) != 0)
                 cancelled = true;
         });
-        s.wire().trace_event("received " + std::to_string(out.size()) + " bytes of message " + std::to_string(n));
+        s.wire().trace_event("received " + std::to_string(received) + " bytes of message " + std::to_string(n));
+        if (limit && received > limit) {
+            out.clear();
+            throw Error(UPOP_E_SIZE, "message " + std::to_string(n) + " has " + std::to_string(received) +
+                                         " bytes, more than MailSize " + std::to_string(mail_size) +
+                                         " (the server announced " + std::to_string(size) + ")");
+        }
         if (cancelled) throw Error(UPOP_E_MISC, "GetRawMail was cancelled by the progress callback");
     } catch (...) {
         if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime

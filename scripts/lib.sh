@@ -2,6 +2,9 @@
 # scripts/lib.sh -- what scripts/check and scripts/demo share. Source it; do not run it.
 #   upop_install_packages      apt packages for the build and the test servers (skipped when present)
 #   upop_build                 configure (Ninja, warnings fatal) and build into $UPOP_BUILD
+#   upop_build_sanitized       the same with ASan+UBSan (everything: library, drivers, tests,
+#                              test plugins) into $UPOP_BUILD_ASAN
+#   upop_sanitized_ctest ARGS  ctest in $UPOP_BUILD_ASAN with every sanitizer report fatal
 #   upop_start_servers         real Dovecot + Postfix in a fresh /tmp dir, env.sh exported;
 #                              stopped again by upop_stop_servers or, at the latest, at exit
 #   upop_install_sdk PREFIX    cmake --install into PREFIX
@@ -11,10 +14,11 @@
 
 UPOP_ROOT=$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)
 UPOP_BUILD=${UPOP_BUILD:-$UPOP_ROOT/build}
+UPOP_BUILD_ASAN=${UPOP_BUILD_ASAN:-$UPOP_ROOT/build-asan}
 UPOP_SERVERS=$UPOP_ROOT/tests/servers
 # What building and testing needs; tests/servers/install.sh adds the mail servers.
 UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
-  nlohmann-json3-dev doctest-dev openssl python3
+  nlohmann-json3-dev doctest-dev openssl python3 ccache util-linux
   python3-venv mono-mcs mono-runtime"
 UPOP_SERVER_DIR=""
 
@@ -41,9 +45,38 @@ upop_install_packages() {
   upop_as_root "$UPOP_SERVERS/install.sh" $UPOP_BUILD_PACKAGES
 }
 
+# ccache (when installed) keeps compiled objects between runs on the same machine, in
+# ~/.cache/ccache; a fresh machine simply compiles everything.
+_upop_launcher() {
+  command -v ccache >/dev/null 2>&1 || return 0
+  # paths relative to the checkout, so that another clone on this machine hits the same cache
+  export CCACHE_BASEDIR=$UPOP_ROOT CCACHE_NOHASHDIR=1
+  echo "-DCMAKE_C_COMPILER_LAUNCHER=ccache -DCMAKE_CXX_COMPILER_LAUNCHER=ccache"
+}
+
 upop_build() {
-  cmake -S "$UPOP_ROOT" -B "$UPOP_BUILD" -G Ninja -DUPOPMAIL_WERROR=ON &&
+  local launcher
+  launcher=$(_upop_launcher)
+  # shellcheck disable=SC2086
+  cmake -S "$UPOP_ROOT" -B "$UPOP_BUILD" -G Ninja -DUPOPMAIL_WERROR=ON $launcher &&
     cmake --build "$UPOP_BUILD" -j2
+}
+
+upop_build_sanitized() {
+  local launcher
+  launcher=$(_upop_launcher)
+  # shellcheck disable=SC2086
+  cmake -S "$UPOP_ROOT" -B "$UPOP_BUILD_ASAN" -G Ninja -DUPOPMAIL_WERROR=ON -DUPOPMAIL_SANITIZE=ON \
+    $launcher && cmake --build "$UPOP_BUILD_ASAN" -j2
+}
+
+# Every report fails the test that produced it: ASan (with leak detection) aborts with an error
+# exit, UBSan does not recover (-fno-sanitize-recover=all), and both print a stack.
+upop_sanitized_ctest() {
+  ASAN_OPTIONS=detect_leaks=1:abort_on_error=0:halt_on_error=1:strict_string_checks=1:detect_stack_use_after_return=1:check_initialization_order=1 \
+    UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1 \
+    LSAN_OPTIONS=print_suppressions=0 \
+    ctest --test-dir "$UPOP_BUILD_ASAN" --output-on-failure "$@"
 }
 
 # The port layout: start.sh's defaults (24110, 24587, ...) first; when a port is taken (another

@@ -137,11 +137,11 @@ namespace Upopmail
             try { return FromUtf8(p); } finally { Native.upop_free(p); }
         }
 
-        /// <summary>Adds a directory the registry scans for driver manifests.</summary>
+        /// <summary>Adds a directory (an absolute path) the registry scans for driver manifests.</summary>
         public static void RegistryAddPath(string dir)
         {
             int rc = Native.upop_registry_add_path(Utf8(dir));
-            if (rc != 0) throw new UPopMailException("RegistryAddPath", rc, dir + " is not a directory", 0, "");
+            if (rc != 0) throw new UPopMailException("RegistryAddPath", rc, FromUtf8(Native.upop_last_error(IntPtr.Zero)), 0, "");
         }
 
         // -------------------------------------------------------------- lifecycle

@@ -158,7 +158,7 @@ WriteResult write_new_file(const std::string &dir, const std::string &name, std:
     std::string candidate = name;
     for (int k = 1; k <= 1000; ++k) {
         if (k > 1) candidate = stem + " (" + std::to_string(k) + ")" + ext;
-        fd = ::openat(dfd, candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0666);
+        fd = ::openat(dfd, candidate.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
         if (fd >= 0 || errno != EEXIST) break;
     }
     if (fd < 0) {

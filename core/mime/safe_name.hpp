@@ -30,7 +30,7 @@ struct WriteResult {
 };
 
 // Creates dir/name (name must come from safe_file_name) with O_CREAT|O_EXCL|O_NOFOLLOW, relative to
-// a descriptor of dir, and writes data. When the name exists, "stem (2).ext", "stem (3).ext"... are
+// a descriptor of dir, with mode 0600 (an attachment is private mail), and writes data. When the name exists, "stem (2).ext", "stem (3).ext"... are
 // tried (Renamed). A partly written file is removed. Never throws for file-system errors.
 WriteResult write_new_file(const std::string &dir, const std::string &name, std::string_view data);
 

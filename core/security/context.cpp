@@ -197,7 +197,7 @@ void Context::fail(proto::Session &session, std::vector<DriverInstance *> &opene
                 d->driver()->close(d->state, host_api(), &d->host);
             } catch (...) {
             }
-            d->host.session = nullptr;
+            d->host.end_call();
         }
         d->opened = false;
     }
@@ -208,6 +208,7 @@ Context::Outcome Context::establish(proto::Session &session, const net::TlsProfi
 {
     Outcome out;
     std::vector<DriverInstance *> opened;
+    starttls_profile_.emplace(starttls_profile);
     for (auto &d : drivers_) d->in_use = false, d->opened = false, d->reset_runtime();
     auto &wire = session.wire();
     auto host_failure = [&](DriverInstance *d, int fallback, const std::string &what) {
@@ -225,9 +226,9 @@ Context::Outcome Context::establish(proto::Session &session, const net::TlsProfi
             d->host = upopd_host{};
             d->host.inst = d;
             d->host.session = &session;
-            d->host.tls_profile = &starttls_profile;
+            d->host.tls_profile = &*starttls_profile_;
             int rc = d->driver()->verify(d->state, host_api(), &d->host);
-            d->host.session = nullptr;
+            d->host.end_call();
             if (rc == UPOPD_UNSUPPORTED) {
                 if (d->mandatory()) {
                     wire.trace_event("security: " + d->name() + " is not supported by the server (mandatory)");
@@ -262,7 +263,7 @@ Context::Outcome Context::establish(proto::Session &session, const net::TlsProfi
             wire.trace_event("security: opening " + d->name());
             d->host.session = &session;
             int rc = d->driver()->open(d->state, host_api(), &d->host);
-            d->host.session = nullptr;
+            d->host.end_call();
             if (rc == UPOPD_AUTH_FAILED && !d->host.fail_status) {
                 std::string why = d->host.driver_error.empty()
                                       ? "the server refused the credentials: " + session.last_reply().text()
@@ -300,7 +301,7 @@ void Context::close_all(proto::Session *session) noexcept
             d.driver()->close(d.state, host_api(), &d.host);
         } catch (...) {
         }
-        d.host.session = nullptr;
+        d.host.end_call();
     }
 }
 

@@ -1,7 +1,9 @@
 // The security context of one server type: the ordered queue of drivers, its lifecycle, and the
 // verify/open walk with the split for a transport-changing driver and the reverse-order close.
 #pragma once
+#include <deque>
 #include <memory>
+#include <optional>
 #include <string>
 #include <utility>
 #include <vector>
@@ -20,8 +22,13 @@ class DriverInstance;
 struct upopd_host {
     upopmail::security::DriverInstance *inst = nullptr;
     upopmail::proto::Session *session = nullptr;       // set during verify/open/close
-    const upopmail::net::TlsProfile *tls_profile = nullptr;
-    std::string scratch_caps, scratch_reply, scratch_data;
+    const upopmail::net::TlsProfile *tls_profile = nullptr; // owned by the Context
+    // The strings handed to the driver during its current call (reply texts, challenges,
+    // capabilities): a deque, so each keeps its address until the call returns (end_call).
+    std::deque<std::string> kept;
+    const std::string &keep(std::string s) { return kept.emplace_back(std::move(s)); }
+    // The driver's verify/open/close returned: no connection, and what it was given goes.
+    void end_call() { session = nullptr, kept.clear(); }
     int fail_status = 0;       // a host function failed: the status it recorded
     std::string fail_sentence; // ... and its sentence
     std::string driver_error;  // what the driver said with error()
@@ -112,6 +119,10 @@ private:
 
     int server_;
     State state_ = State::Create;
+    // A copy of the STARTTLS profile of the last establish: the drivers' host tables point to it
+    // from verify until the next establish (close at logoff comes after the caller's profile is
+    // gone). Declared before drivers_ so that it outlives them.
+    std::optional<net::TlsProfile> starttls_profile_;
     std::vector<std::unique_ptr<DriverInstance>> drivers_;
 };
 

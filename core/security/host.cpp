@@ -78,12 +78,13 @@ void h_log(upopd_host *h, int secret, const char *line)
 const char *h_capabilities(upopd_host *h)
 {
     if (!h || !h->session) return "";
-    h->scratch_caps.clear();
+    std::string caps;
     for (auto &c : h->session->capabilities()) {
-        if (!h->scratch_caps.empty()) h->scratch_caps += '\n';
-        h->scratch_caps += c;
+        if (!caps.empty()) caps += '\n';
+        caps += c;
     }
-    return h->scratch_caps.c_str();
+    if (!h->kept.empty() && h->kept.back() == caps) return h->kept.back().c_str(); // asked again
+    return h->keep(std::move(caps)).c_str();
 }
 
 int h_has_capability(upopd_host *h, const char *kw)
@@ -100,10 +101,9 @@ int h_tls_active(upopd_host *h) { return h && h->session && h->session->tls_acti
 
 void fill_reply(upopd_host *h, const proto::Reply &r, upopd_reply *out)
 {
-    h->scratch_reply = r.text();
     if (out) {
         out->code = r.code;
-        out->text = h->scratch_reply.c_str();
+        out->text = h->keep(r.text()).c_str();
     }
 }
 
@@ -130,6 +130,10 @@ int h_start_tls(upopd_host *h)
 {
     return guarded(h, [&] {
         if (!h->session) return no_session(h);
+        if (!h->tls_profile) {
+            h->driver_error = "no TLS profile for STARTTLS outside the logon";
+            return UPOPD_ERROR;
+        }
         h->session->start_tls(*h->tls_profile);
         return UPOPD_OK;
     });
@@ -146,14 +150,13 @@ int h_refresh(upopd_host *h)
 
 void fill_sasl(upopd_host *h, proto::SaslResult &r, upopd_sasl_result *out)
 {
-    h->scratch_data = std::move(r.data);
-    fill_reply(h, r.reply, out ? &out->reply : nullptr);
-    if (out) {
-        out->done = r.done;
-        out->ok = r.ok;
-        out->data = reinterpret_cast<const unsigned char *>(h->scratch_data.data());
-        out->len = h->scratch_data.size();
-    }
+    if (!out) return;
+    fill_reply(h, r.reply, &out->reply);
+    const std::string &data = h->keep(std::move(r.data));
+    out->done = r.done;
+    out->ok = r.ok;
+    out->data = reinterpret_cast<const unsigned char *>(data.data());
+    out->len = data.size();
 }
 
 int h_sasl_start(upopd_host *h, const char *mech, const unsigned char *ir, size_t ir_len, upopd_sasl_result *out)
@@ -173,6 +176,10 @@ int h_sasl_step(upopd_host *h, const unsigned char *data, size_t len, upopd_sasl
 {
     return guarded(h, [&] {
         if (!h->session) return no_session(h);
+        if (!data && len) {
+            h->driver_error = "the driver passed sasl_step no data but a length";
+            return UPOPD_ERROR;
+        }
         std::string d(reinterpret_cast<const char *>(data ? data : (const unsigned char *)""), len);
         auto r = h->session->sasl_step(d);
         wipe(d);
@@ -192,6 +199,7 @@ int h_sasl_cancel(upopd_host *h)
 
 int h_b64_encode(const unsigned char *in, size_t len, char *out, size_t cap, size_t *out_len)
 {
+    if (!in && len) return UPOPD_ERROR;
     auto s = mime::base64_encode(std::string_view(reinterpret_cast<const char *>(in ? in : (const unsigned char *)""), len));
     if (!out || s.size() + 1 > cap) return UPOPD_ERROR;
     std::memcpy(out, s.c_str(), s.size() + 1);
@@ -202,6 +210,7 @@ int h_b64_encode(const unsigned char *in, size_t len, char *out, size_t cap, siz
 
 int h_b64_decode(const char *in, size_t len, unsigned char *out, size_t cap, size_t *out_len)
 {
+    if (!in && len) return UPOPD_ERROR;
     auto s = mime::base64_decode(std::string_view(in ? in : "", len));
     if (!s || !out || s->size() > cap) return UPOPD_ERROR;
     std::memcpy(out, s->data(), s->size());

@@ -1,9 +1,11 @@
 #include "security/registry.hpp"
 
 #include <dlfcn.h>
-#include <sys/auxv.h>
+#include <sys/stat.h>
 
 #include <algorithm>
+#include <cstdint>
+#include <cstdio>
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
@@ -11,6 +13,7 @@
 
 #include "error.hpp"
 #include "mime/list.hpp"
+#include "printable.hpp"
 #include "upopmail.h"
 
 namespace fs = std::filesystem;
@@ -19,7 +22,97 @@ namespace upopmail::security {
 
 namespace {
 bool valid_server_name(const std::string &s) { return s == "SMTP" || s == "POP"; }
+
+constexpr std::uintmax_t kMaxManifestBytes = 64 * 1024;
+
+// The absolute real path of the file this code was loaded from (libupopmail.so, or the program
+// for the unit tests), "" when unknown. dladdr() reports the name the library was loaded by,
+// which is relative after dlopen("./libupopmail.so.0"): it is resolved once, while the library
+// is being loaded (see kSelfResolvedAtLoad), before the application can change directory.
+const std::string &self_path()
+{
+    static const std::string self = [] {
+        Dl_info info{};
+        if (!dladdr(reinterpret_cast<void *>(&driver_matches), &info) || !info.dli_fname || !*info.dli_fname)
+            return std::string();
+        char *real = ::realpath(info.dli_fname, nullptr);
+        if (!real) return std::string();
+        std::string r(real);
+        std::free(real);
+        return r;
+    }();
+    return self;
+}
+[[maybe_unused]] const bool kSelfResolvedAtLoad = !self_path().empty();
+
+// Why a driver directory or plugin file cannot be trusted ("" when it can): anyone but its owner
+// could change what gets loaded into the process.
+std::string unsafe_mode(const std::string &path)
+{
+    struct stat st {};
+    if (::stat(path.c_str(), &st) != 0) return "";
+    if ((st.st_mode & 022) == 0) return "";
+    char mode[8];
+    std::snprintf(mode, sizeof mode, "%04o", static_cast<unsigned>(st.st_mode & 07777));
+    return std::string("is writable by group or others (mode ") + mode + "), so it is not trusted";
+}
+
+std::string read_manifest_file(const fs::path &p)
+{
+    std::ifstream in(p, std::ios::binary);
+    if (!in) throw std::runtime_error("cannot be read");
+    std::string text;
+    char buf[4096];
+    while (in.read(buf, sizeof buf) || in.gcount() > 0) {
+        text.append(buf, static_cast<size_t>(in.gcount()));
+        if (text.size() > kMaxManifestBytes) throw std::runtime_error("is larger than 64 KB");
+    }
+    return text;
+}
 } // namespace
+
+Manifest parse_manifest(std::string_view text)
+{
+    auto fail = [](const std::string &why) { throw Error(UPOP_E_ENTRY, why); };
+    nlohmann::json j = nlohmann::json::parse(text.begin(), text.end(), nullptr, false);
+    if (j.is_discarded()) fail("the manifest is not valid JSON");
+    if (!j.is_object()) fail("the manifest is not a JSON object");
+    if (!j.contains("abi") || !j["abi"].is_number_unsigned()) fail("\"abi\" is missing or not a number");
+    auto abi = j["abi"].get<std::uint64_t>();
+    if (abi != UPOPD_ABI_VERSION)
+        fail("built for driver ABI " + std::to_string(abi) + ", this host speaks ABI " +
+             std::to_string(UPOPD_ABI_VERSION));
+    if (!j.contains("library") || !j["library"].is_string()) fail("\"library\" is missing or not a string");
+    Manifest m;
+    m.library = j["library"].get<std::string>();
+    if (m.library.empty() || m.library == "." || m.library == ".." || m.library.find('/') != std::string::npos ||
+        m.library.find('\0') != std::string::npos)
+        fail("\"library\" must be a file name beside the manifest, not " + quote(m.library));
+    if (!j.contains("drivers") || !j["drivers"].is_array() || j["drivers"].empty())
+        fail("\"drivers\" is missing or empty");
+    auto strings = [&](const nlohmann::json &d, const char *key) {
+        std::vector<std::string> out;
+        if (!d.contains(key)) return out;
+        if (!d[key].is_array()) fail(std::string("\"") + key + "\" of a driver is not a list");
+        for (auto &v : d[key]) {
+            if (!v.is_string()) fail(std::string("\"") + key + "\" of a driver holds something else than text");
+            out.push_back(v.get<std::string>());
+        }
+        return out;
+    };
+    for (auto &d : j["drivers"]) {
+        if (!d.is_object() || !d.contains("name") || !d["name"].is_string() || d["name"].get<std::string>().empty())
+            fail("a driver has no \"name\"");
+        ManifestDriver md;
+        md.name = d["name"].get<std::string>();
+        md.aliases = strings(d, "aliases");
+        md.servers = strings(d, "servers");
+        for (auto &v : md.servers)
+            if (!valid_server_name(v)) fail("unknown server type " + quote(v) + " (SMTP or POP)");
+        m.drivers.push_back(std::move(md));
+    }
+    return m;
+}
 
 Registry &Registry::instance()
 {
@@ -38,6 +131,11 @@ bool driver_matches(const upopd_driver *d, const std::string &name)
 
 void Registry::add_path(const std::string &dir)
 {
+    if (dir.empty()) throw Error(UPOP_E_MISC, "the driver directory is empty");
+    if (dir.front() != '/')
+        throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) +
+                                     " is relative: give an absolute path (a relative one would follow the "
+                                     "current directory)");
     std::lock_guard<std::mutex> lk(mu_);
     if (std::find(app_paths_.begin(), app_paths_.end(), dir) == app_paths_.end()) app_paths_.push_back(dir);
     scanned_ = false;
@@ -49,31 +147,29 @@ void Registry::add_static(const upopd_driver *driver)
     statics_.push_back(driver);
 }
 
-std::vector<std::string> Registry::search_path() const
+std::vector<std::string> Registry::search_path_locked()
 {
     std::vector<std::string> out = app_paths_;
-    // UPOPMAIL_DRIVER_PATH is ignored in set-uid/set-gid processes.
-    if (!getauxval(AT_SECURE)) {
-        if (const char *env = std::getenv("UPOPMAIL_DRIVER_PATH")) {
-            std::string s(env);
-            size_t start = 0;
-            while (start <= s.size()) {
-                size_t c = s.find(':', start);
-                if (c == std::string::npos) c = s.size();
-                if (c > start) out.push_back(s.substr(start, c - start));
-                start = c + 1;
-            }
+    // UPOPMAIL_DRIVER_PATH is ignored in set-uid/set-gid processes (secure_getenv).
+    if (const char *env = ::secure_getenv("UPOPMAIL_DRIVER_PATH")) {
+        std::string_view s(env);
+        size_t start = 0;
+        while (start <= s.size()) {
+            size_t c = s.find(':', start);
+            if (c == std::string_view::npos) c = s.size();
+            std::string entry(s.substr(start, c - start));
+            if (!entry.empty() && entry.front() == '/') out.push_back(entry);
+            else if (!entry.empty())
+                reject_locked(entry, "relative directory in UPOPMAIL_DRIVER_PATH: ignored, since it would follow "
+                                     "the current directory",
+                              true);
+            start = c + 1;
         }
     }
     // The install directory: <libdir>/upopmail/drivers beside the library that is running (so an
     // installed tree can be moved), then the configured install directory.
-    Dl_info info{};
-    std::string self;
-    if (dladdr(reinterpret_cast<void *>(&driver_matches), &info) && info.dli_fname) {
-        std::error_code ec;
-        self = fs::weakly_canonical(info.dli_fname, ec).string();
-        if (!ec) out.push_back((fs::path(self).parent_path() / "upopmail" / "drivers").string());
-    }
+    const std::string &self = self_path();
+    if (!self.empty()) out.push_back((fs::path(self).parent_path() / "upopmail" / "drivers").string());
     out.push_back(UPOPMAIL_INSTALL_DRIVER_DIR);
     // A build-tree run works without installing: only for a library inside the build tree.
     std::string build_root = fs::path(UPOPMAIL_BUILD_DRIVER_DIR).parent_path().string();
@@ -81,24 +177,30 @@ std::vector<std::string> Registry::search_path() const
     return out;
 }
 
-void Registry::reject_locked(const std::string &file, const std::string &reason)
+void Registry::reject_locked(const std::string &file, const std::string &reason, bool by_scan)
 {
     for (auto &r : rejected_)
         if (r.file == file && r.reason == reason) return;
-    rejected_.push_back({file, reason});
+    rejected_.push_back({file, reason, by_scan});
 }
 
 void Registry::scan_locked()
 {
     manifests_.clear();
-    // Rejections found by loading stay; manifest rejections are found again.
+    // Rejections found by loading stay; those of the search path and the manifests are found again.
+    rejected_.erase(std::remove_if(rejected_.begin(), rejected_.end(), [](const Rejection &r) { return r.by_scan; }),
+                    rejected_.end());
     std::vector<std::string> seen_dirs;
-    for (auto &dir : search_path()) {
+    for (auto &dir : search_path_locked()) {
         std::error_code ec;
         auto canon = fs::weakly_canonical(dir, ec).string();
         if (ec || std::find(seen_dirs.begin(), seen_dirs.end(), canon) != seen_dirs.end()) continue;
         seen_dirs.push_back(canon);
         if (!fs::is_directory(dir, ec)) continue;
+        if (auto why = unsafe_mode(dir); !why.empty()) {
+            reject_locked(dir, "the driver directory " + why, true);
+            continue;
+        }
         std::vector<fs::path> files;
         for (auto &e : fs::directory_iterator(dir, ec))
             if (e.path().extension() == ".json") files.push_back(e.path());
@@ -106,44 +208,16 @@ void Registry::scan_locked()
         for (auto &p : files) {
             std::string file = p.string();
             try {
-                std::ifstream in(p);
-                auto j = nlohmann::json::parse(in);
-                if (!j.is_object()) throw std::runtime_error("the manifest is not a JSON object");
-                if (!j.contains("abi") || !j["abi"].is_number_unsigned())
-                    throw std::runtime_error("\"abi\" is missing or not a number");
-                unsigned abi = j["abi"].get<unsigned>();
-                if (abi != UPOPD_ABI_VERSION)
-                    throw std::runtime_error("built for driver ABI " + std::to_string(abi) +
-                                             ", this host speaks ABI " + std::to_string(UPOPD_ABI_VERSION));
-                if (!j.contains("library") || !j["library"].is_string())
-                    throw std::runtime_error("\"library\" is missing or not a string");
-                Manifest m;
+                if (auto why = unsafe_mode(file); !why.empty()) throw std::runtime_error("the manifest " + why);
+                Manifest m = parse_manifest(read_manifest_file(p));
                 m.file = file;
-                fs::path lib = j["library"].get<std::string>();
-                if (lib.has_parent_path())
-                    throw std::runtime_error("\"library\" must be a file name beside the manifest");
-                m.library = (p.parent_path() / lib).string();
-                if (!j.contains("drivers") || !j["drivers"].is_array() || j["drivers"].empty())
-                    throw std::runtime_error("\"drivers\" is missing or empty");
-                for (auto &d : j["drivers"]) {
-                    ManifestDriver md;
-                    if (!d.is_object() || !d.contains("name") || !d["name"].is_string())
-                        throw std::runtime_error("a driver has no \"name\"");
-                    md.name = d["name"].get<std::string>();
-                    if (d.contains("aliases"))
-                        for (auto &a : d["aliases"]) md.aliases.push_back(a.get<std::string>());
-                    if (d.contains("servers"))
-                        for (auto &s : d["servers"]) {
-                            auto v = s.get<std::string>();
-                            if (!valid_server_name(v)) throw std::runtime_error("unknown server type \"" + v + "\"");
-                            md.servers.push_back(v);
-                        }
-                    m.drivers.push_back(std::move(md));
-                }
+                m.library = (p.parent_path() / m.library).string();
                 if (!fs::exists(m.library)) throw std::runtime_error("its library " + m.library + " does not exist");
+                if (auto why = unsafe_mode(m.library); !why.empty())
+                    throw std::runtime_error("its library " + m.library + " " + why);
                 manifests_.push_back(std::move(m));
             } catch (const std::exception &e) {
-                reject_locked(file, e.what());
+                reject_locked(file, e.what(), true);
             }
         }
     }
@@ -233,7 +307,7 @@ std::string Registry::to_json()
     std::lock_guard<std::mutex> lk(mu_);
     scan_locked();
     nlohmann::json j;
-    j["paths"] = search_path();
+    j["paths"] = search_path_locked();
     j["drivers"] = nlohmann::json::array();
     for (auto &m : manifests_) {
         for (auto &md : m.drivers) {

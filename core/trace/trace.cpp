@@ -1,12 +1,22 @@
 #include "trace/trace.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
 #include <cstdlib>
 
 namespace upopmail::trace {
 
 Tracer::Tracer()
 {
-    if (const char *path = std::getenv("UPOPMAIL_TRACE"); path && *path) file_ = std::fopen(path, "a");
+    // Ignored in set-uid/set-gid programs (secure_getenv): the caller could otherwise make the
+    // process create or append to any file. Created for the user alone, never through a link.
+    const char *path = ::secure_getenv("UPOPMAIL_TRACE");
+    if (!path || !*path) return;
+    int fd = ::open(path, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) return;
+    file_ = ::fdopen(fd, "a");
+    if (!file_) ::close(fd);
 }
 
 Tracer::~Tracer()

@@ -1,6 +1,7 @@
 // The protocol trace: every line sent ('>') and received ('<') and every event ('*'), redacted
 // before anyone sees it. Goes to the application's callback and/or to the file named by the
-// UPOPMAIL_TRACE environment variable.
+// UPOPMAIL_TRACE environment variable (created with mode 0600, never through a symbolic link,
+// and ignored in set-uid/set-gid programs).
 #pragma once
 #include <cstdio>
 #include <string>

@@ -1,11 +1,14 @@
 /* AUTH NTLM (MS-NLMP over SASL): NEGOTIATE (type 1) -> CHALLENGE (type 2) -> AUTHENTICATE
  * (type 3). Parameters as in the original's uauthntlm (reference §2.4): user, password, domain,
  * workstation, charset (Unicode | OEM), policy
- *   LM NTLM VERSION 1 | LM NTLM V1 | LM NTLM   LMv1 + NTLMv1 (default)
- *   LM NTLM VERSION 2 | LM NTLM V2             LMv2 + NTLMv2
- *   NTLM                                       NTLMv1, no LM response (the LM field repeats it)
+ *   LM NTLM VERSION 2 | LM NTLM V2             LMv2 + NTLMv2 (the default: no policy given)
+ *   LM NTLM VERSION 1 | LM NTLM V1 | LM NTLM   LMv1 + NTLMv1 (weak: only when named)
+ *   NTLM                                       NTLMv1, no LM response (the LM field repeats it;
+ *                                              weak: only when named)
  *   SESSION SECURITY[, <one of the above>]     NTLM2 session response when the server grants
  *                                              extended session security, else the fallback
+ * The v1 responses (DES of the password hash over the server's challenge alone) can be cracked
+ * from a captured exchange, so they are sent only to a server whose application names them.
  * and initial_response (IMMEDIATE: type 1 in the AUTH command; DEFERRED: after the first empty
  * challenge; the original's NTLM_INITIAL_RESPONSE logical). Runtime info after a logon:
  * CHARSET, POLICY, TARGETINFO and the names the server put in its target info. */
@@ -83,7 +86,7 @@ static int ntlm_ascii(const char *s)
 static int ntlm_create(const upopd_host_api *api, upopd_host *h, void **state)
 {
     *state = NULL;
-    ntlm_state st = {0, POL_LM_NTLM_V1, POL_NONE, 0};
+    ntlm_state st = {0, POL_V2, POL_NONE, 0}; /* LMv2 + NTLMv2 unless the policy names v1 */
     const char *fields[] = {"user", "password", "domain", "workstation"};
     for (int i = 0; i < 4; ++i) {
         const char *v = api->param(h, fields[i]);

@@ -199,7 +199,9 @@ int ntlm_ntv2(const unsigned char ntowfv2[16], const unsigned char schal[8], con
     const mbedtls_md_info_t *md5 = mbedtls_md_info_from_type(MBEDTLS_MD_MD5);
     if (!md5 || ti_len > 65535) return -1;
     size_t temp_len = 28 + ti_len + 4;
-    unsigned char *buf = (unsigned char *)malloc(8 + temp_len); /* schal + temp, then proof + temp */
+    /* first schal (8) + temp, hashed; then rewritten in place as NTProofStr (16) + temp: the
+       buffer must hold the larger of the two */
+    unsigned char *buf = (unsigned char *)malloc(16 + temp_len);
     if (!buf) return -1;
     unsigned char *temp = buf + 8;
     memcpy(buf, schal, 8);

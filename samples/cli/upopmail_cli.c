@@ -1183,7 +1183,7 @@ static int cmd_drivers(opts *o)
     if (o->n_args) return usage_error("drivers takes no argument ('%s')", o->args[0]);
     for (i = 0; i < o->n_paths; i++)
         if (upop_registry_add_path(o->paths[i]) != UPOP_OK) {
-            errorf("--path %s: not a directory", o->paths[i]);
+            errorf("--path: %s", upop_last_error(NULL));
             return 10;
         }
     json = upop_drivers_json();

@@ -6,6 +6,7 @@
 #include <string>
 
 using namespace hostile;
+using namespace std::string_literals;
 
 namespace {
 
@@ -242,6 +243,75 @@ TEST_CASE("EHLO rejected with 502: HELO fallback, logon without drivers succeeds
     CHECK(lines[0].rfind("EHLO ", 0) == 0);
     CHECK(lines[1].rfind("HELO ", 0) == 0);
     CHECK(lines[2] == "QUIT");
+    CHECK(srv.failure_text() == "");
+}
+
+TEST_CASE("ListMail: a NUL byte in a server's UIDL or header value does not cut the list short") {
+    // Found by fuzz_poplist: the C API returns the list as a NUL-terminated string, so a NUL the
+    // server put into a value hid every item after it while the count still said 2.
+    FakeServer srv([](FakeConn& c) {
+        c.send("+OK fake POP3\r\n");
+        c.expect("CAPA");
+        c.send("-ERR no CAPA\r\n");
+        c.expect("USER");
+        c.send("+OK\r\n");
+        c.expect("PASS");
+        c.send("+OK\r\n");
+        c.expect("STAT");
+        c.send("+OK 2 300\r\n");
+        c.expect("LIST");
+        c.send("+OK\r\n1 100\r\n2 200\r\n.\r\n");
+        c.expect("UIDL");
+        c.send("+OK\r\n1 uid\0one\r\n2 uid-two\r\n.\r\n"s);
+        c.expect("TOP 1 0");
+        c.send("+OK\r\nSubject: first\0hidden\r\n.\r\n"s);
+        c.expect("TOP 2 0");
+        c.send("+OK\r\nSubject: second\r\n.\r\n");
+        c.wait_for_close();
+    }, 5s);
+    Handle h(2000);
+    REQUIRE(upop_set_option(h, "allow_plaintext", "true") == 0);
+    REQUIRE(upop_connect(h, UPOP_POP, srv.conn().c_str(), "u", "p") == 0);
+    char list[4096];
+    int rc = upop_list_mail(h, list, sizeof list);
+    INFO("last_error: " << h.err() << " list: " << list);
+    CHECK(rc == 2);
+    std::string out(list);
+    CHECK(out.find("NMB=2") != std::string::npos);
+    CHECK(out.find("SUBJECT=second") != std::string::npos);
+    CHECK(out.find("UIDL=uid-two") != std::string::npos);
+    h.close();
+    srv.join();
+    CHECK(srv.failure_text() == "");
+}
+
+TEST_CASE("GetRawMail: an absurd size in the LIST reply allocates nothing for it") {
+    // Found by fuzz_poplist: the reply's octet count (saturating at 2^64-1) went unchecked into
+    // a reserve(), an allocation of exabytes.
+    FakeServer srv([](FakeConn& c) {
+        c.send("+OK fake POP3\r\n");
+        c.expect("CAPA");
+        c.send("-ERR no CAPA\r\n");
+        c.expect("USER");
+        c.send("+OK\r\n");
+        c.expect("PASS");
+        c.send("+OK\r\n");
+        c.expect("LIST 1");
+        c.send("+OK 1 377777777777777777777777777777\r\n");
+        c.expect("RETR 1");
+        c.send("+OK\r\nSubject: small\r\n\r\nbody\r\n.\r\n");
+        c.wait_for_close();
+    }, 5s);
+    Handle h(2000);
+    REQUIRE(upop_set_option(h, "allow_plaintext", "true") == 0);
+    REQUIRE(upop_connect(h, UPOP_POP, srv.conn().c_str(), "u", "p") == 0);
+    char msg[256];
+    int rc = upop_get_raw_mail(h, 1, 0, msg, sizeof msg);
+    INFO("last_error: " << h.err());
+    CHECK(rc == 0);
+    CHECK(std::string(msg) == "Subject: small\r\n\r\nbody\r\n");
+    h.close();
+    srv.join();
     CHECK(srv.failure_text() == "");
 }
 

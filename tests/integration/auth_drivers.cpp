@@ -174,7 +174,7 @@ TEST_CASE("auth drivers: NTLM logs on to SMTP and POP3 with every policy; GetSec
         const char *policy, *shown;
         bool target_info;
     } cases[] = {
-        {"", "LM NTLM", false},
+        {"", "LM NTLM VERSION 2", true}, // no policy: LMv2 + NTLMv2
         {"LM NTLM VERSION 1", "LM NTLM", false},
         {"NTLM", "NTLM", false},
         {"lm ntlm v2", "LM NTLM VERSION 2", true},

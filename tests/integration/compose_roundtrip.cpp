@@ -36,10 +36,7 @@ std::string jstr(const std::string &s) {
     return out + "\"";
 }
 
-std::string source_dir() {
-    std::string f = __FILE__;
-    return f.substr(0, f.rfind('/'));
-}
+std::string source_dir() { return UPOPMAIL_TEST_SOURCE_DIR; }
 
 void logon(Handle &h) {
     REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);

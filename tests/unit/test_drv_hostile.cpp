@@ -273,10 +273,16 @@ TEST_CASE("NTLM: bad CHALLENGE_MESSAGEs are cancelled; the AUTHENTICATE message 
         {"SESSION SECURITY", kUnicodeNtlm | kEss | kTi, 24, false, "POLICY=SESSION SECURITY"},
         {"SESSION SECURITY, NTLM", kUnicodeNtlm, 24, true, "POLICY=NTLM"},
         {"LM NTLM V2", kUnicodeNtlm | kEss | kTi, 16 + 28 + 20 + 4, false, "POLICY=LM NTLM VERSION 2"},
+        // no policy given: LMv2 + NTLMv2, never the v1 responses (with or without target info)
+        {nullptr, kUnicodeNtlm | kEss | kTi, 16 + 28 + 20 + 4, false, "POLICY=LM NTLM VERSION 2"},
+        {nullptr, kUnicodeNtlm, 16 + 28 + 4 + 4, false, "POLICY=LM NTLM VERSION 2"},
     };
     for (auto &p : policies) {
-        CAPTURE(p.policy);
-        std::string params = kCreds.substr(0, kCreds.size() - 1) + ", \"domain\": \"Dom\", \"policy\": \"" + p.policy + "\"}";
+        const std::string policy_shown = p.policy ? p.policy : "(none)";
+        CAPTURE(policy_shown);
+        CAPTURE(p.server_flags);
+        std::string params = kCreds.substr(0, kCreds.size() - 1) + ", \"domain\": \"Dom\"" +
+                             (p.policy ? std::string(", \"policy\": \"") + p.policy + "\"" : std::string()) + "}";
         std::string type3, type1;
         FakeServer srv(
             [&](FakeConn &c) {
@@ -317,8 +323,15 @@ TEST_CASE("NTLM: bad CHALLENGE_MESSAGEs are cancelled; the AUTHENTICATE message 
         CHECK(type3.substr(u32(40), u16(36)) == std::string("u\0s\0e\0r\0", 8)); // user, UTF-16LE
         CHECK(type3.substr(u32(32), u16(28)) == std::string("D\0o\0m\0", 6));
         bool ess = (u32(60) & kEss) != 0;
-        CHECK(ess == (std::string(p.shown) == "POLICY=SESSION SECURITY" || std::string(p.shown) == "POLICY=LM NTLM VERSION 2"));
-        if (std::string(p.policy) == "LM NTLM V2")
+        CHECK(ess == ((p.server_flags & kEss) != 0 && (std::string(p.shown) == "POLICY=SESSION SECURITY" ||
+                                                       std::string(p.shown) == "POLICY=LM NTLM VERSION 2")));
+        if (std::string(p.shown) == "POLICY=LM NTLM VERSION 2") {
+            // NTLMv2: NTProofStr, then the blob (version 1 1, the client challenge at 16) ...
+            CHECK(type3.substr(nt_off + 16, 2) == std::string("\x01\x01", 2));
+            // ... and LMv2: HMAC (16) followed by the same client challenge
+            CHECK(type3.substr(lm_off + 16, 8) == type3.substr(nt_off + 16 + 16, 8));
+        }
+        if (std::string(p.shown) == "POLICY=LM NTLM VERSION 2" && (p.server_flags & kTi))
             CHECK(type3.substr(nt_off + 44, 20) == challenge(0, true).substr(48)); // the target info echoed
     }
 }

@@ -101,7 +101,7 @@ nlohmann::json python_parse_many(const std::vector<std::string> &messages, const
     fs::path out = dir / "parts";
     fs::remove_all(out);
     fs::create_directories(out);
-    fs::path script = fs::path(__FILE__).parent_path() / "mime_check.py";
+    fs::path script = fs::path(UPOPMAIL_TEST_SOURCE_DIR) / "mime_check.py";
     std::string cmd = "python3 '" + script.string() + "' '" + out.string() + "'";
     for (size_t i = 0; i < messages.size(); ++i) {
         fs::path msg = dir / ("message" + std::to_string(i) + ".eml");
@@ -181,7 +181,12 @@ TEST_CASE("mime: a 50 MB attachment streams with a small, constant memory footpr
     CHECK(total > 50ull * 1024 * 1024 * 4 / 3);
     long peak = status_kb("VmHWM:");
     INFO("RSS before " << rss_before << " kB, peak " << peak << " kB (reset " << can_reset << ")");
+#if defined(__SANITIZE_ADDRESS__)
+    // ASan keeps freed blocks resident in its quarantine: the bound is checked by the plain build
+    MESSAGE("peak RSS not checked under AddressSanitizer");
+#else
     if (can_reset && rss_before > 0 && peak > 0) CHECK(peak - rss_before < 8 * 1024);
+#endif
 }
 
 TEST_CASE("mime: part tree for every combination of bodies, inline objects and attachments")

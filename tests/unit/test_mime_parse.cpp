@@ -445,6 +445,15 @@ TEST_CASE("safe names: files are created new, never through a link, duplicates r
     CHECK(r.status == WriteResult::Renamed);
     CHECK(!fs::exists(dir + "/nowhere"));
 
+    // only the user may read what was written, whatever the usual umask lets through
+    ::mode_t old_mask = ::umask(022);
+    r = write_new_file(att, "private.txt", "secret");
+    ::umask(old_mask);
+    REQUIRE(r.status == WriteResult::Written);
+    struct stat st {};
+    REQUIRE(::stat((att + "/private.txt").c_str(), &st) == 0);
+    CHECK((st.st_mode & 0777) == 0600);
+
     // a missing directory fails without throwing
     r = write_new_file(dir + "/missing", "x", "y");
     CHECK(r.status == WriteResult::Failed);

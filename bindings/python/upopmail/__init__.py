@@ -134,10 +134,10 @@ def abi_version():
 
 def registry_add_path(directory):
     """Adds a directory the driver registry scans for driver manifests (before
-    UPOPMAIL_DRIVER_PATH and the install directory)."""
+    UPOPMAIL_DRIVER_PATH and the install directory). It must be an absolute path."""
     rc = _lib.upop_registry_add_path(_b(directory))
     if rc != 0:
-        raise Error("registry_add_path", rc, "%s is not a directory" % directory)
+        raise Error("registry_add_path", rc, _u(_lib.upop_last_error(None)))
 
 
 def drivers():
