@@ -120,7 +120,8 @@ UPOP_API const char *upop_last_error(const upop *h);
  *  contain ';' (nor the GOLD separator), and an empty entry is refused since it may be the cut
  *  end of one. Error sentences name a JSON key or an entry's position, never a value.
  *  Credential drivers (AUTH PLAIN, LOGIN, ...) run only over TLS whose server certificate was
- *  verified; without TLS, or over TLS with verify_server=no (or =ignore with a problem found)
+ *  verified; without TLS, or over TLS with verify_server=no, verify_server_name=no (or
+ *  verify_server=ignore with a problem found)
  *  they are refused (-8 at connect) unless their parameters say allow_plaintext=true.
  *  The first SetSecurity after a connection lifetime starts a new context.
  *  Returns 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
@@ -244,7 +245,8 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
 /** Handle options by name:
  *   "timeout_ms"      deadline of every blocking step in ms (default 60000; 1..86400000)
  *   "allow_plaintext" "true"/"false": allow POP USER/PASS without TLS or over TLS whose server
- *                     certificate was not verified (verify_server=no) (default false)
+ *                     certificate was not verified or not checked against the host name
+ *                     (verify_server=no, verify_server_name=no) (default false)
  *   "ehlo_domain"     the EHLO argument (default: this host's name, or "localhost")
  *   "config"          path of the JSON configuration with TLS profiles (default: the
  *                     UPOPMAIL_CONFIG environment variable, which is ignored in set-uid and

@@ -54,7 +54,8 @@ extern "C" {
                                          user/password are not sent */
 #define UPOPD_F_CREDENTIALS 0x0004u   /* sends credentials: the host refuses to open it on a
                                          connection without TLS, or over TLS whose server
-                                         certificate was not verified (verify_server=no),
+                                         certificate was not verified (verify_server=no,
+                                         verify_server_name=no),
                                          unless its parameter allow_plaintext=true is given */
 
 /* Results of driver calls and host functions. */

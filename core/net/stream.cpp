@@ -455,6 +455,9 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     }
     tls_up_ = true;
     if (!profile.verify_server) tls_unverified_ = "verify_server is off";
+    // RFC 4954 §14: a certificate that is not checked against the host name authenticates
+    // nobody in particular
+    else if (!profile.check_name) tls_unverified_ = "verify_server_name is off";
     if (profile.verify_server && profile.ignore_errors) {
         uint32_t flags = mbedtls_ssl_get_verify_result(&t.ssl);
         if (flags != 0) {

@@ -250,7 +250,44 @@ const std::string& no_verify_config() {
     return path;
 }
 
+/** The CA is trusted but verify_server_name=no (the server presents a CA-signed certificate for
+ *  another name): the certificate is checked, the host it was issued to is not (RFC 4954 §14). */
+const std::string& no_name_check_config() {
+    static const std::string path = upop_fake::write_config(
+        "{\"default\":{\"ca_certificate\":" + upop_fake::json_string(make_test_certs().ca_crt) +
+        ",\"verify_server_name\":\"no\"}}\n");
+    return path;
+}
+
 } // namespace
+
+TEST_CASE("SMTP AUTH PLAIN over TLS with verify_server_name=no: refused unless allow_plaintext=true") {
+    const TestCerts& certs = make_test_certs();
+    for (bool allow : {false, true}) {
+        CAPTURE(allow);
+        FakeServer srv(implicit_session(), TlsOpts{certs.wrong_crt, certs.wrong_key}, 5s);
+        Attempt a;
+        {
+            Handle h;
+            h.use_config(no_name_check_config());
+            h.add("SMTP=AUTH PLAIN", allow ? creds_gold(true) : creds_json());
+            a.rc = h.connect_tls(srv);
+            a.err = h.err();
+        }
+        srv.join();
+        INFO("last_error: " << a.err << " | server: " << srv.failure_text());
+        if (allow) {
+            CHECK(a.rc == 0);
+            CHECK(srv.saw("AUTH PLAIN"));
+        } else {
+            CHECK(a.rc == UPOP_E_SECURITY);
+            CHECK(contains(a.err, "verify_server_name is off"));
+            CHECK(contains(a.err, "allow_plaintext"));
+            CHECK(srv.saw("EHLO"));
+            CHECK_FALSE(credentials_sent(srv));
+        }
+    }
+}
 
 TEST_CASE("SMTP AUTH PLAIN over TLS with verify_server=no: refused unless allow_plaintext=true") {
     const TestCerts& certs = make_test_certs();
