@@ -8,7 +8,7 @@
 #include "component.hpp"
 #include "error.hpp"
 #include "security/registry.hpp"
-#include "security/secret.hpp"
+#include "secret.hpp"
 #include "upopmail.h"
 
 struct upop {
@@ -100,7 +100,7 @@ UPOP_API const char *upop_last_error(const upop *h)
 UPOP_API int upop_set_security(upop *h, const char *properties, const char *parameters)
 {
     return call(h, [&](upopmail::Component &c) {
-        upopmail::security::Secret params(str(parameters)); // may hold passwords: wiped
+        upopmail::Secret params(str(parameters)); // may hold passwords: wiped
         c.set_security(str(properties), params.reveal());
         return UPOP_OK;
     }, UPOP_E_SIZE);
@@ -122,7 +122,7 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
 UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user, const char *password)
 {
     return call(h, [&](upopmail::Component &c) {
-        upopmail::security::Secret pass(str(password));
+        upopmail::Secret pass(str(password));
         c.connect(server, str(connection), str(user), pass.reveal());
         return UPOP_OK;
     });

@@ -9,7 +9,7 @@
 #include "mime/parse.hpp"
 #include "net/endpoint.hpp"
 #include "net/tls_profile.hpp"
-#include "security/secret.hpp"
+#include "secret.hpp"
 
 namespace upopmail {
 
@@ -65,7 +65,7 @@ void Component::connect_pop(const std::string &connection, const std::string &us
                                                                        "POP context") +
                                                  ", or set the option allow_plaintext=true");
             auto r = pop_->command("USER " + user);
-            if (r.code == 1) r = pop_->command(security::Secret("PASS " + password).reveal(), 5);
+            if (r.code == 1) r = pop_->command(upopmail::Secret("PASS " + password).reveal(), 5);
             if (r.code != 1)
                 throw Error(UPOP_E_PARAM, "the server " + pop_->wire().peer() + " refused the logon: -ERR " +
                                               upopmail::printable(r.text()));

@@ -2,7 +2,7 @@
 
 #include "error.hpp"
 #include "net/text.hpp"
-#include "security/secret_json.hpp"
+#include "secret_json.hpp"
 #include "upopmail.h"
 
 #include <mbedtls/config.h>
@@ -17,12 +17,12 @@
 
 namespace upopmail::net {
 
-TlsProfile::~TlsProfile() { security::wipe(client_key_password); }
+TlsProfile::~TlsProfile() { upopmail::wipe(client_key_password); }
 
 namespace {
 
-using security::SecretJson;
-using security::SecretString;
+using upopmail::SecretJson;
+using upopmail::SecretString;
 
 // Said after an error in the option string, whose values cannot hold a ','.
 const char *const kStringHint = " (a value in the option string cannot contain ','; give the options as a JSON "
@@ -361,7 +361,7 @@ TlsConfig TlsConfig::from_json_text(std::string_view text, const std::string &or
     } catch (const SecretJson::parse_error &e) {
         // nlohmann's own message quotes the text it last read: only the position is said.
         throw Error(UPOP_E_NETWORK, "TLS configuration " + origin + " is not valid JSON (syntax error at " +
-                                        security::json_error_position(text, e.byte) + ")");
+                                        upopmail::json_error_position(text, e.byte) + ")");
     } catch (const SecretJson::exception &) {
         throw Error(UPOP_E_NETWORK, "TLS configuration " + origin + " is not valid JSON");
     }

@@ -3,7 +3,7 @@
 #include "error.hpp"
 #include "mime/base64.hpp"
 #include "mime/list.hpp"
-#include "security/secret.hpp"
+#include "secret.hpp"
 #include "upopmail.h"
 
 namespace upopmail::proto {
@@ -105,9 +105,9 @@ SaslResult Session::sasl_start(std::string_view mechanism, const std::optional<s
     const size_t visible = cmd.size() + 1;
     if (ir) {
         // The initial response and its base64 are credentials: their copies are wiped.
-        security::Secret enc(ir->empty() ? std::string("=") : mime::base64_encode(*ir));
+        upopmail::Secret enc(ir->empty() ? std::string("=") : mime::base64_encode(*ir));
         if (cmd.size() + 1 + enc.reveal().size() + 2 <= framing_.max_ir_line) {
-            return sasl_interpret(command(security::Secret(cmd + " " + enc.reveal()).reveal(), visible));
+            return sasl_interpret(command(upopmail::Secret(cmd + " " + enc.reveal()).reveal(), visible));
         }
         // Too long for the command line: send it as the answer to the first (empty) challenge.
         SaslResult first = sasl_interpret(command(cmd));
@@ -119,7 +119,7 @@ SaslResult Session::sasl_start(std::string_view mechanism, const std::optional<s
 
 SaslResult Session::sasl_step(std::string_view data)
 {
-    return sasl_interpret(command(security::Secret(mime::base64_encode(data)).reveal(), 0));
+    return sasl_interpret(command(upopmail::Secret(mime::base64_encode(data)).reveal(), 0));
 }
 
 void Session::sasl_cancel()

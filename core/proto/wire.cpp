@@ -1,7 +1,7 @@
 #include "proto/wire.hpp"
 
 #include "error.hpp"
-#include "security/secret.hpp"
+#include "secret.hpp"
 #include "upopmail.h"
 
 namespace upopmail::proto {
@@ -59,7 +59,7 @@ void Wire::send_line(std::string_view line, size_t visible)
     std::string buf;
     buf.reserve(line.size() + 2);
     buf.append(line).append("\r\n");
-    security::Secret out(std::move(buf));
+    upopmail::Secret out(std::move(buf));
     stream_->write_all(out.reveal().data(), out.reveal().size(), deadline());
 }
 

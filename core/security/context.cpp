@@ -3,7 +3,7 @@
 #include "error.hpp"
 #include "mime/list.hpp"
 #include "printable.hpp"
-#include "security/secret_json.hpp"
+#include "secret_json.hpp"
 #include "trace/trace.hpp"
 #include "upopmail.h"
 

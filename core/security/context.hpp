@@ -11,7 +11,7 @@
 #include "net/tls_profile.hpp"
 #include "proto/session.hpp"
 #include "security/registry.hpp"
-#include "security/secret.hpp"
+#include "secret.hpp"
 #include "upopmail_driver.h"
 
 namespace upopmail::security {

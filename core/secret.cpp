@@ -1,8 +1,8 @@
-#include "security/secret.hpp"
+#include "secret.hpp"
 
 #include <cstring>
 
-namespace upopmail::security {
+namespace upopmail {
 
 void wipe(void *p, size_t n) noexcept
 {
@@ -15,4 +15,4 @@ void wipe(std::string &s) noexcept
     s.clear();
 }
 
-} // namespace upopmail::security
+} // namespace upopmail

@@ -3,9 +3,9 @@
 #pragma once
 #include <nlohmann/json.hpp>
 
-#include "security/secret.hpp"
+#include "secret.hpp"
 
-namespace upopmail::security {
+namespace upopmail {
 
 using SecretJson = nlohmann::basic_json<std::map, std::vector, SecretString>;
 
@@ -13,4 +13,4 @@ using SecretJson = nlohmann::basic_json<std::map, std::vector, SecretString>;
 // syntax error is, said without repeating the text around it.
 std::string json_error_position(std::string_view text, size_t byte);
 
-} // namespace upopmail::security
+} // namespace upopmail

@@ -1,6 +1,6 @@
-#include "security/secret_json.hpp"
+#include "secret_json.hpp"
 
-namespace upopmail::security {
+namespace upopmail {
 
 std::string json_error_position(std::string_view text, size_t byte)
 {
@@ -12,4 +12,4 @@ std::string json_error_position(std::string_view text, size_t byte)
     return "line " + std::to_string(line) + ", column " + std::to_string(column);
 }
 
-} // namespace upopmail::security
+} // namespace upopmail

@@ -6,7 +6,7 @@
 #include <string>
 #include <string_view>
 
-namespace upopmail::security {
+namespace upopmail {
 
 // Overwrites the whole buffer of s (capacity, not only size) and empties it.
 void wipe(std::string &s) noexcept;
@@ -52,4 +52,4 @@ template <class T> struct WipingAllocator {
 // A string whose heap buffer is wiped whenever it is released (growth included).
 using SecretString = std::basic_string<char, std::char_traits<char>, WipingAllocator<char>>;
 
-} // namespace upopmail::security
+} // namespace upopmail
