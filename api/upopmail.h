@@ -288,7 +288,8 @@ UPOP_API int upop_cancel(upop *h);
  *  drivers beside the library (resolved to an absolute path when the library is loaded, so a
  *  later chdir changes nothing), the install directory. A directory, manifest or library that
  *  group or others may write is not trusted: it is skipped and listed as rejected.
- *  Returns 0; -10 empty or relative path (the sentence is upop_last_error(NULL)). */
+ *  Returns 0; -10 empty, relative, longer than 4096 bytes, with a control character, missing,
+ *  or not a directory (the sentence is upop_last_error(NULL)). */
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],

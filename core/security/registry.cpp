@@ -136,6 +136,16 @@ void Registry::add_path(const std::string &dir)
         throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) +
                                      " is relative: give an absolute path (a relative one would follow the "
                                      "current directory)");
+    if (dir.size() > 4096) throw Error(UPOP_E_MISC, "the driver directory is longer than 4096 bytes");
+    for (unsigned char c : dir)
+        if (c < 0x20 || c == 0x7f)
+            throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) + " contains a control character");
+    std::error_code ec;
+    auto st = fs::status(dir, ec);
+    if (ec || !fs::exists(st))
+        throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) + " does not exist" +
+                                     (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : ""));
+    if (!fs::is_directory(st)) throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) + " is not a directory");
     std::lock_guard<std::mutex> lk(mu_);
     if (std::find(app_paths_.begin(), app_paths_.end(), dir) == app_paths_.end()) app_paths_.push_back(dir);
     scanned_ = false;
