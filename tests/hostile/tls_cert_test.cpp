@@ -261,58 +261,38 @@ const std::string& no_name_check_config() {
 
 } // namespace
 
-TEST_CASE("SMTP AUTH PLAIN over TLS with verify_server_name=no: refused unless allow_plaintext=true") {
+TEST_CASE("SMTP AUTH PLAIN over TLS not verified (verify_server=no, verify_server_name=no): refused unless allow_plaintext=true") {
     const TestCerts& certs = make_test_certs();
-    for (bool allow : {false, true}) {
-        CAPTURE(allow);
-        FakeServer srv(implicit_session(), TlsOpts{certs.wrong_crt, certs.wrong_key}, 5s);
-        Attempt a;
-        {
-            Handle h;
-            h.use_config(no_name_check_config());
-            h.add("SMTP=AUTH PLAIN", allow ? creds_gold(true) : creds_json());
-            a.rc = h.connect_tls(srv);
-            a.err = h.err();
-        }
-        srv.join();
-        INFO("last_error: " << a.err << " | server: " << srv.failure_text());
-        if (allow) {
-            CHECK(a.rc == 0);
-            CHECK(srv.saw("AUTH PLAIN"));
-        } else {
-            CHECK(a.rc == UPOP_E_SECURITY);
-            CHECK(contains(a.err, "verify_server_name is off"));
-            CHECK(contains(a.err, "allow_plaintext"));
-            CHECK(srv.saw("EHLO"));
-            CHECK_FALSE(credentials_sent(srv));
-        }
-    }
-}
-
-TEST_CASE("SMTP AUTH PLAIN over TLS with verify_server=no: refused unless allow_plaintext=true") {
-    const TestCerts& certs = make_test_certs();
-    for (bool allow : {false, true}) {
-        CAPTURE(allow);
-        FakeServer srv(implicit_session(), TlsOpts{certs.self_signed_crt, certs.self_signed_key}, 5s);
-        Attempt a;
-        {
-            Handle h;
-            h.use_config(no_verify_config());
-            h.add("SMTP=AUTH PLAIN", allow ? creds_gold(true) : creds_json());
-            a.rc = h.connect_tls(srv);
-            a.err = h.err();
-        }
-        srv.join();
-        INFO("last_error: " << a.err << " | server: " << srv.failure_text());
-        if (allow) {
-            CHECK(a.rc == 0);
-            CHECK(srv.saw("AUTH PLAIN"));
-        } else {
-            CHECK(a.rc == UPOP_E_SECURITY);
-            CHECK(contains(a.err, "verify_server"));
-            CHECK(contains(a.err, "allow_plaintext"));
-            CHECK(srv.saw("EHLO"));
-            CHECK_FALSE(credentials_sent(srv));
+    struct Case {
+        const std::string& config;
+        std::string crt, key, why;
+    };
+    for (const Case& k : {Case{no_verify_config(), certs.self_signed_crt, certs.self_signed_key, "verify_server"},
+                          Case{no_name_check_config(), certs.wrong_crt, certs.wrong_key, "verify_server_name is off"}}) {
+        for (bool allow : {false, true}) {
+            CAPTURE(k.why);
+            CAPTURE(allow);
+            FakeServer srv(implicit_session(), TlsOpts{k.crt, k.key}, 5s);
+            Attempt a;
+            {
+                Handle h;
+                h.use_config(k.config);
+                h.add("SMTP=AUTH PLAIN", allow ? creds_gold(true) : creds_json());
+                a.rc = h.connect_tls(srv);
+                a.err = h.err();
+            }
+            srv.join();
+            INFO("last_error: " << a.err << " | server: " << srv.failure_text());
+            if (allow) {
+                CHECK(a.rc == 0);
+                CHECK(srv.saw("AUTH PLAIN"));
+            } else {
+                CHECK(a.rc == UPOP_E_SECURITY);
+                CHECK(contains(a.err, k.why));
+                CHECK(contains(a.err, "allow_plaintext"));
+                CHECK(srv.saw("EHLO"));
+                CHECK_FALSE(credentials_sent(srv));
+            }
         }
     }
 }

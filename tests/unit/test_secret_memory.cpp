@@ -15,6 +15,7 @@
 
 #include "hostile/support.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <malloc.h>
@@ -38,13 +39,21 @@ size_t g_needle_len[4];
 int g_needle_count = 0;
 thread_local bool t_scanning = false;
 thread_local int t_hits = 0;
+// what the hits were, for the failure message: "needle:block size" per hit (fixed buffer: the
+// hook must not allocate)
+thread_local char t_what[256];
+thread_local size_t t_what_len = 0;
 
 void scan_block(const void *p, size_t n)
 {
     if (!t_scanning || !p || n == 0) return;
     t_scanning = false; // nothing below allocates, but never recurse
     for (int i = 0; i < g_needle_count; ++i)
-        if (::memmem(p, n, g_needles[i], g_needle_len[i])) ++t_hits;
+        if (::memmem(p, n, g_needles[i], g_needle_len[i])) {
+            ++t_hits;
+            if (t_what_len < sizeof t_what - 32)
+                t_what_len += std::snprintf(t_what + t_what_len, sizeof t_what - t_what_len, " %d:%zu", i, n);
+        }
     t_scanning = true;
 }
 
@@ -100,6 +109,8 @@ struct Scan {
         REQUIRE(installed);
 #endif
         t_hits = 0;
+        t_what_len = 0;
+        t_what[0] = 0;
         t_scanning = true;
     }
     ~Scan() { t_scanning = false; }
@@ -161,6 +172,9 @@ template <class Setup, class Logon> int scanned_logon(FakeServer &srv, Setup set
     }
     srv.join();
     CHECK(rc == 0);
+    // needle index (0 the secret, 1 its AUTH PLAIN base64, 2-3 JSON texts) : size of the freed block
+    INFO("hits (needle:block size):" << t_what);
+    CHECK(hits == 0);
     return hits;
 }
 
