@@ -14,6 +14,10 @@
 #include <doctest/doctest.h>
 
 #include "hostile/support.hpp"
+#include "secret.hpp"
+
+#include <fcntl.h>
+#include <unistd.h>
 
 #include <cstdio>
 #include <cstdlib>
@@ -137,16 +141,30 @@ void set_needles()
     g_needle_count = 4;
 }
 
-/** A configuration trusting the test CA whose default profile has a client key password. */
+/** A configuration trusting the test CA whose default profile has a client key password.
+ *  Built in one wiping string and written with write(2): the test's own copies must not be
+ *  left in freed memory either, or a block the library allocates later (and fills only in
+ *  part) would show them. */
 const std::string &key_password_config()
 {
     static const std::string path = [] {
         const TestCerts &c = make_test_certs();
-        return upop_fake::write_config(
-            "{\"default\":{\"ca_certificate\":" + upop_fake::json_string(c.ca_crt) +
-            ",\"client_certificate\":" + upop_fake::json_string(c.server_crt) + ",\"client_key\":" +
-            upop_fake::json_string(c.server_key) + ",\"client_key_password\":\"" + kSecretJson + "\"" +
-            "}}\n");
+        upopmail::SecretString text;
+        text.reserve(4096);
+        for (const std::string &piece :
+             {std::string("{\"default\":{\"ca_certificate\":"), upop_fake::json_string(c.ca_crt),
+              std::string(",\"client_certificate\":"), upop_fake::json_string(c.server_crt),
+              std::string(",\"client_key\":"), upop_fake::json_string(c.server_key),
+              std::string(",\"client_key_password\":\"")})
+            text += piece.c_str();
+        text += kSecretJson;
+        text += "\"}}\n";
+        std::string file = c.dir + "/config-key-password.json";
+        int fd = ::open(file.c_str(), O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0600);
+        REQUIRE(fd >= 0);
+        REQUIRE(::write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size()));
+        ::close(fd);
+        return file;
     }();
     return path;
 }
