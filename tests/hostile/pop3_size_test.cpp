@@ -9,17 +9,6 @@ using namespace hostile;
 
 const std::string kMessage = "From: a@example.org\r\nTo: b@example.org\r\nSubject: small\r\n\r\nhello\r\n";
 
-// Greeting, CAPA and USER/PASS.
-void pop_logon(FakeConn &c) {
-    c.send("+OK fake POP3 ready\r\n");
-    c.expect("CAPA");
-    c.send("+OK\r\nUSER\r\n.\r\n");
-    c.expect("USER ");
-    c.send("+OK\r\n");
-    c.expect("PASS ");
-    c.send("+OK logged in\r\n");
-}
-
 // Answers "LIST 1" with announced, "RETR 1" with body (dot-terminated) `times` times, then
 // DELE 1 and QUIT: the client must still be in step after the retrievals.
 void serve(FakeConn &c, const std::string &announced, const std::string &body, int times) {

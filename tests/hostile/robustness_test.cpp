@@ -250,13 +250,7 @@ TEST_CASE("ListMail: a NUL byte in a server's UIDL or header value does not cut 
     // Found by fuzz_poplist: the C API returns the list as a NUL-terminated string, so a NUL the
     // server put into a value hid every item after it while the count still said 2.
     FakeServer srv([](FakeConn& c) {
-        c.send("+OK fake POP3\r\n");
-        c.expect("CAPA");
-        c.send("-ERR no CAPA\r\n");
-        c.expect("USER");
-        c.send("+OK\r\n");
-        c.expect("PASS");
-        c.send("+OK\r\n");
+        pop_logon(c, false);
         c.expect("STAT");
         c.send("+OK 2 300\r\n");
         c.expect("LIST");
@@ -289,13 +283,7 @@ TEST_CASE("GetRawMail: an absurd size in the LIST reply allocates nothing for it
     // Found by fuzz_poplist: the reply's octet count (saturating at 2^64-1) went unchecked into
     // a reserve(), an allocation of exabytes.
     FakeServer srv([](FakeConn& c) {
-        c.send("+OK fake POP3\r\n");
-        c.expect("CAPA");
-        c.send("-ERR no CAPA\r\n");
-        c.expect("USER");
-        c.send("+OK\r\n");
-        c.expect("PASS");
-        c.send("+OK\r\n");
+        pop_logon(c, false);
         c.expect("LIST 1");
         c.send("+OK 1 377777777777777777777777777777\r\n");
         c.expect("RETR 1");

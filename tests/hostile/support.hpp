@@ -178,6 +178,17 @@ inline void greet(FakeConn& c, const std::vector<std::string>& caps) {
     c.send(ehlo_reply(caps));
 }
 
+/** POP3 greeting, CAPA (answered with USER, or refused) and USER/PASS accepted. */
+inline void pop_logon(FakeConn& c, bool capa = true) {
+    c.send("+OK fake POP3 ready\r\n");
+    c.expect("CAPA");
+    c.send(capa ? "+OK\r\nUSER\r\n.\r\n" : "-ERR no CAPA\r\n");
+    c.expect("USER ");
+    c.send("+OK\r\n");
+    c.expect("PASS ");
+    c.send("+OK logged in\r\n");
+}
+
 } // namespace hostile
 
 #endif
