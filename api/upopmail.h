@@ -243,7 +243,17 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
 /* ------------------------------------------------------------------ beyond the original */
 
 /** Handle options by name:
- *   "timeout_ms"      deadline of every blocking step in ms (default 60000; 1..86400000)
+ *   "timeout_ms"      the time rules of every blocking call, in ms (default 60000; 1..86400000):
+ *                     connecting, the TLS handshake, each command write, and each whole reply
+ *                     (the greeting, every command reply including multi-line ones such as EHLO
+ *                     and CAPA, the reply after the end of DATA) must each finish within
+ *                     timeout_ms, however slowly the server sends its bytes. Bulk transfers
+ *                     (RETR/TOP bodies, LIST/UIDL listings, the DATA content) instead end when
+ *                     fewer than low_speed_bytes bytes move in any window of timeout_ms (counted
+ *                     from the transfer's start, window after window: curl's speed-limit rule).
+ *                     A broken rule returns -4 and closes that connection.
+ *   "low_speed_bytes" the low-speed limit of bulk transfers: bytes per timeout_ms window
+ *                     (default 1024; 1..1073741824)
  *   "allow_plaintext" "true"/"false": allow POP USER/PASS without TLS or over TLS whose server
  *                     certificate was not verified or not checked against the host name
  *                     (verify_server=no, verify_server_name=no) (default false)

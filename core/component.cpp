@@ -52,6 +52,13 @@ Component::Component() = default;
 
 Component::~Component()
 {
+    // upop_destroy logs off both sessions: QUIT commits the POP deletions (each bounded by
+    // timeout_ms; a failure cannot be reported any more, the trace shows it).
+    if (pop_open()) {
+        pop_ctx_.close_all(pop_.get());
+        std::string why = pop_->quit();
+        if (!why.empty()) tracer_.event(UPOP_POP, "QUIT was not confirmed at destroy (deletions not committed): " + why);
+    }
     end_pop_lifetime();
     if (smtp_) {
         smtp_ctx_.close_all(smtp_.get());
@@ -86,6 +93,17 @@ void Component::set_option(const std::string &name, const std::string &value)
         }
         if (v < 1 || v > 86400000) throw Error(UPOP_E_PARAM, "the option timeout_ms must be between 1 and 86400000");
         timeout_ms_ = static_cast<int>(v);
+    } else if (n == "low_speed_bytes") {
+        uint64_t v = 0;
+        size_t used = 0;
+        try {
+            if (!value.empty() && value[0] >= '0' && value[0] <= '9') v = std::stoull(value, &used);
+        } catch (...) {
+            used = 0;
+        }
+        if (used == 0 || used != value.size() || v < 1 || v > (1ull << 30))
+            throw Error(UPOP_E_PARAM, "the option low_speed_bytes must be a whole number of bytes between 1 and 1073741824");
+        low_speed_bytes_ = v;
     } else if (n == "allow_plaintext") {
         auto b = mime::parse_bool(value);
         if (!b) throw Error(UPOP_E_PARAM, "the option allow_plaintext must be true or false, not '" + value + "'");
@@ -98,7 +116,7 @@ void Component::set_option(const std::string &name, const std::string &value)
         if (!value.empty()) net::TlsConfig::load_file(value); // reports a bad file now
         config_path_ = value;
     } else {
-        throw Error(UPOP_E_PARAM, "unknown option '" + name + "' (known: timeout_ms, allow_plaintext, ehlo_domain, config)");
+        throw Error(UPOP_E_PARAM, "unknown option '" + name + "' (known: timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain, config)");
     }
 }
 
@@ -154,7 +172,7 @@ void Component::note_smtp_reply()
     if (!smtp_) return;
     const auto &r = smtp_->last_reply();
     reply_code_ = r.code;
-    reply_text_ = r.text();
+    reply_text_ = without_controls(r.text(), true);
 }
 
 void Component::end_smtp_lifetime() noexcept
@@ -184,6 +202,7 @@ void Component::connect(int server, const std::string &connection, const std::st
     const net::TlsProfile &profile = config.profile(ep.profile);
     smtp_ = std::make_unique<proto::SmtpSession>(tracer_, &cancel_, timeout_ms_,
                                                  ehlo_domain_.empty() ? hostname() : ehlo_domain_);
+    smtp_->wire().set_low_speed_bytes(low_speed_bytes_);
     try {
         smtp_->open(ep, profile);
         smtp_ctx_.establish(*smtp_, config.default_profile());
@@ -209,10 +228,14 @@ void Component::disconnect(int server)
         throw Error(UPOP_E_SECURITY, "not logged on to an SMTP server");
     }
     smtp_ctx_.close_all(smtp_.get());
-    smtp_->quit();
+    smtp_->forget_last_reply();
+    std::string why = smtp_->quit();
     note_smtp_reply();
+    std::string peer = smtp_->wire().peer();
     smtp_.reset();
     smtp_ctx_.mark_used();
+    if (!why.empty())
+        throw Error(UPOP_E_NETWORK, "the SMTP server " + peer + " did not confirm QUIT: " + why + "; the connection is closed");
 }
 
 // ------------------------------------------------------------------ composing
@@ -350,14 +373,19 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
         throw Error(UPOP_E_PARAM, "an address has non-ASCII characters and the server " + smtp_->wire().peer() +
                                       " does not offer SMTPUTF8");
 
+    // GetSMTPResponse reports this transaction's replies from here on (none yet).
+    smtp_->forget_last_reply();
+    reply_code_ = 0;
+    reply_text_.clear();
+    bool refusal_noted = false; // GetSMTPResponse shows the first refusal, not the RSET after it
     try {
         bool pipeline_data = ignore_rcpt || rcpts.size() == 1;
         auto res = smtp_->envelope(env, pipeline_data);
         auto quota = [](int c) { return c == 452 || c == 552; };
         if (res.mail.code != 250) {
-            note_smtp_reply();
             reply_code_ = res.mail.code;
-            reply_text_ = res.mail.text();
+            reply_text_ = without_controls(res.mail.text(), true);
+            refusal_noted = true;
             if (res.data && res.data->code == 354) smtp_->wire().close(); // cannot abort DATA politely
             else smtp_->reset();
             throw Error(quota(res.mail.code) ? UPOP_E_QUOTA : UPOP_E_PARAM,
@@ -380,7 +408,8 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
         bool all_refused = refused == static_cast<int>(rcpts.size());
         if (refused && (all_refused || !ignore_rcpt)) {
             reply_code_ = refusals_.front().code;
-            reply_text_ = refusals_.front().text;
+            reply_text_ = without_controls(refusals_.front().text, false);
+            refusal_noted = true;
             if (res.data && res.data->code == 354) smtp_->wire().close();
             else smtp_->reset();
             if (quota_hit) throw Error(UPOP_E_QUOTA, "the server refused a recipient for quota reasons: " +
@@ -412,6 +441,7 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
                             one_line(final_reply.text()));
         return refused;
     } catch (...) {
+        if (!refusal_noted) note_smtp_reply();
         if (!smtp_open()) end_smtp_lifetime();
         throw;
     }

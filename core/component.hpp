@@ -94,6 +94,7 @@ private:
     std::unique_ptr<proto::Pop3Session> pop_;
 
     int timeout_ms_ = 60000;
+    uint64_t low_speed_bytes_ = 1024;
     bool allow_plaintext_ = false;
     std::string ehlo_domain_;
     std::string config_path_;

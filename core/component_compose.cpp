@@ -94,6 +94,7 @@ void Component::add_file(bool as_inline, const std::string &path, const std::str
     if (rc != 0) throw Error(UPOP_E_FILE, std::string(op) + ": cannot examine '" + path + "': " + std::strerror(e));
     if (!S_ISREG(st.st_mode)) throw Error(UPOP_E_FILE, std::string(op) + ": '" + path + "' is not a regular file");
     part.size = static_cast<uint64_t>(st.st_size);
+    part.mtime_ns = static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
 
     auto slash = path.find_last_of('/');
     part.filename = slash == std::string::npos ? path : path.substr(slash + 1);

@@ -49,6 +49,7 @@ void Component::connect_pop(const std::string &connection, const std::string &us
     net::TlsConfig config = net::TlsConfig::load(config_path_);
     const net::TlsProfile &profile = config.profile(ep.profile);
     pop_ = std::make_unique<proto::Pop3Session>(tracer_, &cancel_, timeout_ms_);
+    pop_->wire().set_low_speed_bytes(low_speed_bytes_);
     try {
         pop_->open(ep, profile);
         auto outcome = pop_ctx_.establish(*pop_, config.default_profile());
@@ -88,11 +89,16 @@ void Component::disconnect_pop()
         throw Error(UPOP_E_SECURITY, "not logged on to a POP3 server");
     }
     pop_ctx_.close_all(pop_.get());
-    pop_->quit(); // QUIT commits the deletions
+    std::string why = pop_->quit(); // QUIT commits the deletions
+    std::string peer = pop_->wire().peer();
     pop_.reset();
     pop_ctx_.mark_used();
     pending_list.clear();
     pending_raw.clear();
+    if (!why.empty())
+        throw Error(UPOP_E_NETWORK, "the POP3 server " + peer + " did not confirm QUIT: " + why +
+                                        "; the deletions of this session were not confirmed (the messages may still "
+                                        "be in the mailbox); the connection is closed");
 }
 
 proto::Pop3Session &Component::pop_session(const char *op)
@@ -136,13 +142,17 @@ int Component::list_mail(std::string &out)
             for (auto &kv : sizes) numbers.push_back(kv.first);
         else
             for (long n = 1; n <= count; ++n) numbers.push_back(n);
-        // headers of every message with TOP n 0, pipelined in batches when offered
+        // headers of every message with TOP n 0, pipelined in batches when offered. TOP is
+        // optional (RFC 1939): without it (CAPA lists no TOP, or the server refuses it) every
+        // message is still listed, with empty FROM, SUBJECT, DATE and PRIORITY 0.
+        bool use_top = s.capabilities().empty() || s.has_capability("TOP");
+        if (!use_top) s.wire().trace_event("the server does not offer TOP: messages listed without header fields");
         std::vector<std::string> items;
         int entries = 0;
         const size_t batch = s.pipelining() ? 64 : 1;
         for (size_t first = 0; first < numbers.size(); first += batch) {
             size_t last = std::min(numbers.size(), first + batch);
-            if (batch > 1) {
+            if (use_top && batch > 1) {
                 std::string cmds;
                 for (size_t i = first; i < last; ++i) {
                     long n = numbers[i];
@@ -154,16 +164,21 @@ int Component::list_mail(std::string &out)
             }
             for (size_t i = first; i < last; ++i) {
                 long n = numbers[i];
-                auto r = batch > 1 ? s.read_reply() : s.command("TOP " + std::to_string(n) + " 0");
-                if (r.code != 1) continue; // deleted in this session, or no TOP
-                std::string head;
-                s.read_multiline([&](std::string_view l) { head.append(l).append("\r\n"); }, 4ull * 1024 * 1024);
-                // the same header decoding as GetMail (RFC 2047, unfolding)
                 mime::Part h;
-                try {
-                    h = mime::parse_message(head + "\r\n");
-                } catch (const Error &) {
-                    // a header beyond the parser's bounds: listed with empty fields
+                if (use_top) {
+                    auto r = batch > 1 ? s.read_reply() : s.command("TOP " + std::to_string(n) + " 0");
+                    if (r.code == 1) {
+                        std::string head;
+                        s.read_multiline([&](std::string_view l) { head.append(l).append("\r\n"); }, 4ull * 1024 * 1024);
+                        // the same header decoding as GetMail (RFC 2047, unfolding)
+                        try {
+                            h = mime::parse_message(head + "\r\n");
+                        } catch (const Error &) {
+                            // a header beyond the parser's bounds: listed with empty fields
+                        }
+                    } else if (!listed) {
+                        continue; // numbered from STAT only: this one may not exist
+                    }
                 }
                 ++entries;
                 items.push_back("NMB=" + std::to_string(entries));

@@ -21,6 +21,15 @@ std::string printable(std::string_view text)
     return out;
 }
 
+std::string without_controls(std::string_view text, bool keep_newlines)
+{
+    std::string out;
+    out.reserve(text.size());
+    for (unsigned char c : text)
+        if ((c >= 0x20 && c != 0x7F) || (keep_newlines && c == '\n')) out += static_cast<char>(c);
+    return out;
+}
+
 std::string quote(std::string_view text, size_t max)
 {
     bool cut = text.size() > max;

@@ -11,6 +11,10 @@ namespace upopmail {
 // printable ASCII and UTF-8 kept as they are.
 std::string printable(std::string_view text);
 
+// Text for a caller's buffer (GetSMTPResponse): control bytes and DEL removed, '\n' kept when
+// keep_newlines (it separates the lines of a multi-line reply).
+std::string without_controls(std::string_view text, bool keep_newlines);
+
 // printable() of at most max bytes ("..." after a cut), between single quotes.
 std::string quote(std::string_view text, size_t max = 200);
 

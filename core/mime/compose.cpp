@@ -423,6 +423,7 @@ struct Node {
     std::string body;           // a leaf's literal encoded content
     std::string path;           // or a file, base64
     uint64_t size = 0;
+    int64_t mtime_ns = 0;       // the file's, when the composer looked
     std::string boundary;       // a multipart's
     std::vector<Node> children; // a multipart's parts
 };
@@ -445,20 +446,28 @@ Node multipart(const std::string &subtype, std::vector<Node> children, const std
     return n;
 }
 
+int64_t mtime_ns(const struct stat &st)
+{
+    return static_cast<int64_t>(st.st_mtim.tv_sec) * 1000000000 + st.st_mtim.tv_nsec;
+}
+
 Node file_node(const FilePart &f, bool as_inline)
 {
+    const std::string what = std::string(as_inline ? "inline object" : "attachment") + " '" + f.path + "'";
     struct stat st {};
     if (::stat(f.path.c_str(), &st) != 0) {
         int e = errno;
-        throw Error(UPOP_E_FILE, "the " + std::string(as_inline ? "inline object" : "attachment") + " '" + f.path +
-                                     "' cannot be read: " + std::strerror(e));
+        throw Error(UPOP_E_FILE, "the " + what + " cannot be read: " + std::strerror(e));
     }
-    if (!S_ISREG(st.st_mode))
-        throw Error(UPOP_E_FILE, "the " + std::string(as_inline ? "inline object" : "attachment") + " '" + f.path +
-                                     "' is no longer a regular file");
+    if (!S_ISREG(st.st_mode)) throw Error(UPOP_E_FILE, "the " + what + " is no longer a regular file");
+    if (f.mtime_ns >= 0 && (static_cast<uint64_t>(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns))
+        throw Error(UPOP_E_FILE, "the " + what + " changed after it was added (" + std::to_string(f.size) +
+                                     " bytes then, " + std::to_string(st.st_size) +
+                                     " bytes and a new modification time or not now): add it again");
     Node n;
     n.path = f.path;
     n.size = static_cast<uint64_t>(st.st_size);
+    n.mtime_ns = mtime_ns(st);
     std::string type = f.mime_type.empty() ? "application/octet-stream" : f.mime_type;
     n.headers = "Content-Type: " + type + mime_parameter("name", f.filename) + "\r\n";
     n.headers += "Content-Transfer-Encoding: base64\r\n";
@@ -546,7 +555,7 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     // Flatten into literal and file segments.
     std::string lit = h;
     auto flush = [&] {
-        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0});
+        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0});
         lit.clear();
     };
     std::function<void(const Node &, bool)> emit = [&](const Node &n, bool is_top) {
@@ -562,7 +571,7 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
             lit += "--" + n.boundary + "--\r\n";
         } else if (!n.path.empty()) {
             flush();
-            segs_.push_back(Segment{{}, n.path, n.size});
+            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns});
         } else {
             lit += n.body;
         }
@@ -591,6 +600,14 @@ void Composer::fill_file_chunk()
             int e = errno;
             throw Error(UPOP_E_FILE, "the file '" + s.path + "' cannot be opened: " + std::strerror(e));
         }
+    }
+    // The file must stay the one that was measured: a truncated or rewritten attachment would
+    // otherwise go out well-formed and wrong.
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) != s.file_size || mtime_ns(st) != s.file_mtime_ns) {
+        close_file();
+        throw Error(UPOP_E_FILE, "the file '" + s.path + "' changed while the message was sent (" +
+                                     std::to_string(s.file_size) + " bytes when the message was measured)");
     }
     constexpr size_t kChunk = 57 * 1150; // 65550 bytes -> 1150 lines
     size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, file_left_));

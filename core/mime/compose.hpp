@@ -17,13 +17,15 @@ struct ComposeOptions {
 class Composer {
 public:
     // to_header / cc_header: the addresses written into To: and Cc: (refused ones left out).
-    // Looks at every attachment and inline file (size); throws Error(UPOP_E_FILE) when one is gone.
+    // Looks at every attachment and inline file (size, modification time); throws
+    // Error(UPOP_E_FILE) when one is gone, or changed since it was added (FilePart::mtime_ns).
     Composer(const Message &msg, std::vector<Address> to_header, std::vector<Address> cc_header,
              ComposeOptions opts = {});
     ~Composer();
     Composer(const Composer &) = delete;
     Composer &operator=(const Composer &) = delete;
-    // Copies up to cap bytes; 0 at the end. Throws Error(UPOP_E_FILE) if an attachment fails.
+    // Copies up to cap bytes; 0 at the end. Throws Error(UPOP_E_FILE) if an attachment fails or
+    // its size or modification time is no longer what the composer measured.
     // File contents are read from disk as they are needed (never a whole file in memory).
     size_t read(char *buf, size_t cap);
     // The exact number of bytes read() produces over the whole message.
@@ -37,6 +39,7 @@ private:
         std::string text;       // literal bytes (when path is empty)
         std::string path;       // a file, sent base64 in 76-character lines
         uint64_t file_size = 0; // bytes of the file sent (as seen when the composer was made)
+        int64_t file_mtime_ns = 0; // its modification time then: a change while sending is refused
     };
     void fill_file_chunk();
     void close_file();

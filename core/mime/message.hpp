@@ -26,7 +26,9 @@ struct FilePart {
     std::string mime_type;
     std::string content_id; // inline parts
     std::string filename;   // the name shown to the recipient (base name of path)
-    uint64_t size = 0;      // bytes when added (the composer looks again when it starts)
+    uint64_t size = 0;      // bytes when added
+    int64_t mtime_ns = -1;  // modification time when added (ns since the epoch); -1: not known.
+                            // When known, the composer refuses a file whose size or mtime changed.
 };
 
 struct Message {

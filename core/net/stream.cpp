@@ -504,19 +504,16 @@ size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
     }
 }
 
-void Stream::write_all(const char *data, size_t len, Deadline dl)
+size_t Stream::write_some(const char *data, size_t len, Deadline dl)
 {
     const std::string what = "sending to " + peer_;
     if (fd_ < 0) throw Error(UPOP_E_NETWORK, "the connection is closed");
     if (cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, what);
-    while (len > 0) {
+    if (len == 0) return 0;
+    for (;;) {
         if (tls_) {
             int r = mbedtls_ssl_write(&tls_->ssl, reinterpret_cast<const unsigned char *>(data), len);
-            if (r > 0) {
-                data += r;
-                len -= static_cast<size_t>(r);
-                continue;
-            }
+            if (r > 0) return static_cast<size_t>(r);
             if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
                 Wait w = wait(fd_, r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, dl);
                 if (w != Wait::Ready) fail_wait(w, what);
@@ -528,16 +525,23 @@ void Stream::write_all(const char *data, size_t len, Deadline dl)
             fail(UPOP_E_NETWORK, "cannot send to " + peer_ + ": " + mbed_error(r));
         }
         ssize_t n = ::send(fd_, data, len, MSG_NOSIGNAL | MSG_DONTWAIT);
-        if (n > 0) {
-            data += n;
-            len -= static_cast<size_t>(n);
-            continue;
-        }
+        if (n > 0) return static_cast<size_t>(n);
         if (n < 0 && errno == EINTR) continue;
         if (n < 0 && errno != EAGAIN && errno != EWOULDBLOCK)
             fail(UPOP_E_NETWORK, "cannot send to " + peer_ + ": " + std::strerror(errno));
         Wait w = wait(fd_, POLLOUT, dl);
         if (w != Wait::Ready) fail_wait(w, what);
+    }
+}
+
+void Stream::write_all(const char *data, size_t len, Deadline dl)
+{
+    if (fd_ < 0) throw Error(UPOP_E_NETWORK, "the connection is closed");
+    if (len == 0 && cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, "sending to " + peer_);
+    while (len > 0) {
+        size_t n = write_some(data, len, dl);
+        data += n;
+        len -= n;
     }
 }
 

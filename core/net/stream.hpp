@@ -71,6 +71,8 @@ public:
     // Throws Error(UPOP_E_NETWORK, "connection closed by the server") on EOF, other
     // UPOP_E_NETWORK errors, UPOP_E_TIMEOUT on deadline or cancellation.
     size_t read_some(char *buf, size_t cap, Deadline dl);
+    // Sends 1..len bytes, waiting until dl for room (0 only when len is 0); same error mapping.
+    size_t write_some(const char *data, size_t len, Deadline dl);
     // Sends all len bytes before dl (as whole TLS records when TLS is active; never SIGPIPE).
     // Same error mapping as read_some.
     void write_all(const char *data, size_t len, Deadline dl);
@@ -96,6 +98,14 @@ public:
     // Returns false (out cleared) when TLS is not active, the type is unknown or the data is
     // unavailable.
     bool channel_binding(const std::string &type, std::vector<unsigned char> &out) const;
+
+    // Replaces the Canceller (nullptr: blocking calls are no longer cancellable); returns the old.
+    Canceller *swap_canceller(Canceller *c)
+    {
+        Canceller *old = cancel_;
+        cancel_ = c;
+        return old;
+    }
 
     // The socket descriptor, -1 when closed (for diagnostics and tests; owned by the Stream).
     int native_handle() const { return fd_; }

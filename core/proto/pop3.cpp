@@ -18,6 +18,7 @@ Pop3Session::Pop3Session(trace::Tracer &tracer, net::Canceller *cancel, int time
 
 Reply Pop3Session::read_reply()
 {
+    wire_.begin_reply();
     std::string line = wire_.read_line();
     Reply r;
     if (line.find('\0') != std::string::npos) {
@@ -67,7 +68,7 @@ void Pop3Session::refresh_capabilities()
         if (caps.size() >= kMaxReplyLines || bytes > kMaxReplyBytes)
             throw Error(kProtocolError, "the server " + wire_.peer() + " sent an oversized CAPA list");
         caps.emplace_back(l);
-    }, kMaxReplyBytes + 1024);
+    }, kMaxReplyBytes + 1024, false);
     caps_ = std::move(caps);
 }
 
@@ -87,8 +88,9 @@ bool Pop3Session::has_mechanism(std::string_view mechanism) const
     return false;
 }
 
-void Pop3Session::read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes)
+void Pop3Session::read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes, bool bulk)
 {
+    if (bulk) wire_.begin_bulk();
     uint64_t total = 0;
     for (;;) {
         std::string l = wire_.read_line(kMaxMessageLine);
@@ -101,15 +103,6 @@ void Pop3Session::read_multiline(const std::function<void(std::string_view)> &li
         }
         line(unstuff_line(l));
     }
-}
-
-void Pop3Session::quit() noexcept
-{
-    try {
-        if (wire_.is_open()) command("QUIT");
-    } catch (...) {
-    }
-    wire_.close();
 }
 
 } // namespace upopmail::proto

@@ -23,12 +23,15 @@ public:
     std::string describe(const Reply &r) const override;
     void refresh_capabilities() override;
     Reply read_reply() override; // code 1 "+OK", 0 "-ERR", 2 "+ " (SASL continuation)
-    void quit() noexcept override;
+    bool confirms_quit(const Reply &r) const override { return r.code == 1; }
     bool has_mechanism(std::string_view mechanism) const override;
 
     // Reads the lines of a multi-line response after its +OK, dot-unstuffed, up to the "."
-    // line; each line is given without CRLF. Throws Error(-11) beyond max_bytes.
-    void read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes = kMaxMessageBytes);
+    // line; each line is given without CRLF. Throws Error(-11) beyond max_bytes. bulk: the lines
+    // follow the low-speed rule (RETR, TOP, LIST, UIDL), else they belong to the reply whose
+    // deadline runs since its status line (CAPA).
+    void read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes = kMaxMessageBytes,
+                        bool bulk = true);
     // Sends the commands in one write when the server offers PIPELINING, else one by one; returns
     // the replies in order (used for commands whose replies are single lines).
     bool pipelining() const { return has_capability("PIPELINING"); }

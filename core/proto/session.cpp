@@ -41,6 +41,25 @@ Reply Session::command(std::string_view line, size_t visible)
     return read_reply();
 }
 
+std::string Session::quit() noexcept
+{
+    std::string why;
+    try {
+        if (!wire_.is_open()) {
+            why = "the connection was already closed";
+        } else {
+            Reply r = command("QUIT");
+            if (!confirms_quit(r)) why = "it answered " + describe(r);
+        }
+    } catch (const std::exception &e) {
+        why = e.what();
+    } catch (...) {
+        why = "an unknown failure";
+    }
+    wire_.close();
+    return why;
+}
+
 bool Session::has_capability(std::string_view keyword) const
 {
     for (auto &c : caps_) {

@@ -50,8 +50,12 @@ public:
     virtual void refresh_capabilities() = 0;
     // Reads one complete reply.
     virtual Reply read_reply() = 0;
-    // Ends the session politely (QUIT) and closes; errors are swallowed.
-    virtual void quit() noexcept = 0;
+    // Is this the protocol's confirmation of QUIT (SMTP 221, POP3 +OK)?
+    virtual bool confirms_quit(const Reply &r) const = 0;
+    // Ends the session politely (QUIT, its reply bounded by timeout_ms) and closes. Returns ""
+    // when the server confirmed QUIT (for POP3: the deletions are committed), else why not, for
+    // a sentence ("the connection is closed", "it answered -ERR ...", "... timed out").
+    std::string quit() noexcept;
 
     Reply command(std::string_view line, size_t visible = std::string_view::npos);
 
@@ -73,6 +77,8 @@ public:
     void sasl_cancel();
 
     const Reply &last_reply() const { return last_; }
+    // Forgets the last reply (code 0): a new exchange starts whose replies are the ones reported.
+    void forget_last_reply() { last_ = Reply{}; }
     // The greeting's text (without the code).
     const std::string &greeting() const { return greeting_; }
 

@@ -28,6 +28,7 @@ Reply SmtpSession::read_reply()
 {
     Reply r;
     size_t bytes = 0;
+    wire_.begin_reply();
     for (;;) {
         std::string line = wire_.read_line();
         wire_.trace_in(line);
@@ -160,33 +161,51 @@ Reply SmtpSession::send_body(BodySource &src, const std::function<bool(uint64_t)
     std::vector<char> buf(64 * 1024);
     uint64_t done = 0;
     wire_.trace_event("sending message data");
-    for (;;) {
-        size_t n = src.read(buf.data(), buf.size());
-        if (n == 0) break;
-        out.clear();
-        stuffer.feed(std::string_view(buf.data(), n), out);
-        wire_.send_raw(out);
-        done += n;
-        if (progress && !progress(done)) {
-            wire_.close();
-            throw Error(UPOP_E_MISC, "sending was cancelled by the progress callback; connection closed");
+    wire_.begin_bulk();
+    try {
+        for (;;) {
+            size_t n = src.read(buf.data(), buf.size());
+            if (n == 0) break;
+            out.clear();
+            stuffer.feed(std::string_view(buf.data(), n), out);
+            wire_.send_raw(out);
+            done += n;
+            if (progress && !progress(done))
+                throw Error(UPOP_E_MISC, "sending was cancelled by the progress callback");
         }
+        out.clear();
+        stuffer.finish(out);
+        wire_.send_raw(out);
+    } catch (const Error &e) {
+        // Inside DATA every byte is message content: the only way out without delivering a
+        // message is to drop the connection before the final dot.
+        abandon_data(e.status(), e.what());
+    } catch (const std::exception &e) {
+        abandon_data(UPOP_E_MISC, e.what());
     }
-    out.clear();
-    stuffer.finish(out);
-    wire_.send_raw(out);
     wire_.tracer().line(UPOP_SMTP, '>', "<" + std::to_string(done) + " bytes of message data>");
     wire_.tracer().line(UPOP_SMTP, '>', ".");
-    return read_reply();
+    // From here the server decides: the reply says whether the message was delivered, so a
+    // cancellation does not abandon it (RFC 5321 §4.5.3.2: the client waits for the final reply).
+    Wire::NoCancel keep(wire_);
+    try {
+        return read_reply();
+    } catch (const Error &e) {
+        wire_.close();
+        throw Error(e.status(), std::string(e.what()) +
+                                    ". The end of the message data was sent, so the message MAY HAVE BEEN "
+                                    "DELIVERED: check before sending it again");
+    }
 }
 
-void SmtpSession::quit() noexcept
+void SmtpSession::abandon_data(int status, const std::string &why)
 {
-    try {
-        if (wire_.is_open()) command("QUIT");
-    } catch (...) {
-    }
+    bool was_open = wire_.is_open();
     wire_.close();
+    wire_.trace_event("message data abandoned before the final dot: connection closed");
+    throw Error(status, why + (was_open ? "; the message data was abandoned before its end and the connection "
+                                          "closed, so nothing was delivered"
+                                        : "; nothing was delivered"));
 }
 
 } // namespace upopmail::proto

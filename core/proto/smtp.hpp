@@ -39,7 +39,7 @@ public:
     std::string describe(const Reply &r) const override;
     void refresh_capabilities() override;
     Reply read_reply() override;
-    void quit() noexcept override;
+    bool confirms_quit(const Reply &r) const override { return r.code == 221; }
     bool has_mechanism(std::string_view mechanism) const override;
 
     bool esmtp() const { return esmtp_; }
@@ -51,11 +51,17 @@ public:
     EnvelopeResult envelope(const Envelope &env, bool with_data);
     Reply data_command() { return command("DATA"); }
     // Streams the body (dot-stuffed, line endings normalised), the terminator, reads the reply.
-    // progress(done_bytes) returning false cancels (the connection is then closed).
+    // progress(done_bytes) returning false cancels. Any failure before the final dot (the
+    // source, the network, the low-speed rule, the progress callback) closes the connection
+    // without the dot, so nothing is delivered and no later command can travel as message
+    // content; the Error keeps its status and says so. After the dot a cancellation no longer
+    // interrupts (the reply is awaited up to timeout_ms); a failure then says the message may
+    // have been delivered.
     Reply send_body(BodySource &src, const std::function<bool(uint64_t)> &progress);
     Reply reset() { return command("RSET"); }
 
 private:
+    [[noreturn]] void abandon_data(int status, const std::string &why);
     std::string ehlo_domain_;
     bool esmtp_ = true;
 };

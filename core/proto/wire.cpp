@@ -19,6 +19,88 @@ net::Deadline Wire::deadline() const
     return net::Clock::now() + std::chrono::milliseconds(timeout_ms_);
 }
 
+net::Deadline Wire::io_deadline() const
+{
+    switch (pace_) {
+    case Pace::Reply: return reply_deadline_;
+    case Pace::Bulk: {
+        // the current window ends the transfer unless it has its bytes; then the next one does
+        auto end = window_start_ + std::chrono::milliseconds(timeout_ms_);
+        return window_bytes_ >= low_speed_ ? end + std::chrono::milliseconds(timeout_ms_) : end;
+    }
+    case Pace::Unarmed: break;
+    }
+    return deadline();
+}
+
+Wire::NoCancel::NoCancel(Wire &w) : w_(w), saved_(w.cancel_)
+{
+    w_.cancel_ = nullptr;
+    w_.stream_->swap_canceller(nullptr);
+}
+
+Wire::NoCancel::~NoCancel()
+{
+    w_.cancel_ = saved_;
+    w_.stream_->swap_canceller(saved_);
+    if (saved_ && saved_->cancelled()) {
+        saved_->reset();
+        w_.tracer_.event(w_.server_, "a cancellation came while the server's verdict on the message was awaited: "
+                                     "it was not allowed to abandon it");
+    }
+}
+
+void Wire::begin_reply()
+{
+    pace_ = Pace::Reply;
+    reply_deadline_ = deadline();
+}
+
+void Wire::begin_bulk()
+{
+    pace_ = Pace::Bulk;
+    window_start_ = net::Clock::now();
+    window_bytes_ = 0;
+}
+
+void Wire::too_slow()
+{
+    close();
+    throw Error(UPOP_E_TIMEOUT, "the transfer with " + peer() + " moved fewer than " + std::to_string(low_speed_) +
+                                    " bytes in " + std::to_string(timeout_ms_) +
+                                    " ms (the low-speed limit: options timeout_ms and low_speed_bytes); "
+                                    "connection closed");
+}
+
+void Wire::progressed(size_t n)
+{
+    if (pace_ != Pace::Bulk) return;
+    const auto window = std::chrono::milliseconds(timeout_ms_);
+    const auto now = net::Clock::now();
+    // close every window that ended before these bytes came
+    while (now >= window_start_ + window) {
+        if (window_bytes_ < low_speed_) too_slow();
+        window_start_ += window;
+        window_bytes_ = 0;
+    }
+    window_bytes_ += n;
+}
+
+// Runs one stream read or write under the current rule; the stream's own time-out sentence says
+// only "timed out", so say which rule ended the transfer.
+template <class F> size_t Wire::timed(F &&io)
+{
+    try {
+        return io(io_deadline());
+    } catch (const Error &e) {
+        if (e.status() != UPOP_E_TIMEOUT || (cancel_ && cancel_->cancelled()) || pace_ == Pace::Unarmed) throw;
+        if (pace_ == Pace::Bulk) too_slow();
+        close();
+        throw Error(UPOP_E_TIMEOUT, "the server " + peer() + " did not send its whole reply within " +
+                                        std::to_string(timeout_ms_) + " ms (option timeout_ms); connection closed");
+    }
+}
+
 void Wire::connect(const std::string &host, uint16_t port)
 {
     host_ = host;
@@ -63,7 +145,18 @@ void Wire::send_line(std::string_view line, size_t visible)
     stream_->write_all(out.reveal().data(), out.reveal().size(), deadline());
 }
 
-void Wire::send_raw(std::string_view data) { stream_->write_all(data.data(), data.size(), deadline()); }
+void Wire::send_raw(std::string_view data)
+{
+    if (pace_ != Pace::Bulk) {
+        stream_->write_all(data.data(), data.size(), deadline());
+        return;
+    }
+    while (!data.empty()) {
+        size_t n = timed([&](net::Deadline dl) { return stream_->write_some(data.data(), data.size(), dl); });
+        progressed(n);
+        data.remove_prefix(n);
+    }
+}
 
 void Wire::fill()
 {
@@ -75,8 +168,9 @@ void Wire::fill()
         pos_ = 0;
     }
     char tmp[16384];
-    size_t n = stream_->read_some(tmp, sizeof tmp, deadline());
+    size_t n = timed([&](net::Deadline dl) { return stream_->read_some(tmp, sizeof tmp, dl); });
     buf_.append(tmp, n);
+    progressed(n);
 }
 
 std::string Wire::read_line(size_t max)

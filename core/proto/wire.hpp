@@ -1,5 +1,12 @@
 // The line engine shared by SMTP and POP3 (curl's "pingpong"): one connection, a read buffer,
-// bounded line reading with per-read deadlines, whole-command writes, and the trace.
+// bounded line reading, whole-command writes, the trace, and the time rules of every transfer:
+//  - a reply (begin_reply(): the greeting, each command reply including multi-line ones such as
+//    EHLO and CAPA) must arrive whole within timeout_ms, however the server paces its bytes;
+//  - a bulk transfer (begin_bulk(): RETR/TOP/LIST/UIDL listings, the DATA content) follows the
+//    low-speed rule of curl's --speed-limit/--speed-time: fewer than low_speed_bytes bytes in
+//    any window of timeout_ms ends it (the windows are consecutive, from begin_bulk()).
+// Connecting, the TLS handshake and each command write have their own timeout_ms deadline.
+// A broken rule throws Error(UPOP_E_TIMEOUT) and closes the connection.
 #pragma once
 #include <chrono>
 #include <memory>
@@ -22,6 +29,29 @@ class Wire {
 public:
     Wire(int server, trace::Tracer &tracer, net::Canceller *cancel, int timeout_ms);
     ~Wire();
+
+    // The low-speed limit of bulk transfers in bytes per timeout_ms window (at least 1).
+    void set_low_speed_bytes(uint64_t n) { low_speed_ = n ? n : 1; }
+    // While a NoCancel lives, the Canceller does not interrupt this wire (deadlines still do); a
+    // cancellation that arrived meanwhile is consumed when it ends (and traced). For the reply to
+    // the end-of-data dot, which decides whether a message was delivered.
+    class NoCancel {
+    public:
+        explicit NoCancel(Wire &w);
+        ~NoCancel();
+        NoCancel(const NoCancel &) = delete;
+        NoCancel &operator=(const NoCancel &) = delete;
+
+    private:
+        Wire &w_;
+        net::Canceller *saved_;
+    };
+
+    // Starts the whole-reply deadline: the reads until the next begin_* share it.
+    void begin_reply();
+    // Starts a bulk transfer: reads and send_raw writes until the next begin_* follow the
+    // low-speed rule.
+    void begin_bulk();
 
     int server() const { return server_; }
     void connect(const std::string &host, uint16_t port);
@@ -51,13 +81,23 @@ public:
     uint16_t port() const { return port_; }
 
 private:
-    net::Deadline deadline() const;
+    enum class Pace { Unarmed, Reply, Bulk };
+    net::Deadline deadline() const;   // now + timeout_ms
+    net::Deadline io_deadline() const; // the deadline of the next read or bulk write
+    void progressed(size_t n);         // counts bulk bytes; throws when a window was too slow
+    [[noreturn]] void too_slow();
+    template <class F> size_t timed(F &&io);
     void fill();
 
     int server_;
     trace::Tracer &tracer_;
     net::Canceller *cancel_;
     int timeout_ms_;
+    uint64_t low_speed_ = 1024;
+    Pace pace_ = Pace::Unarmed;
+    net::Deadline reply_deadline_{};
+    net::Clock::time_point window_start_{};
+    uint64_t window_bytes_ = 0;
     std::unique_ptr<net::Stream> stream_;
     std::string buf_;
     size_t pos_ = 0;

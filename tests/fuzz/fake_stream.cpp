@@ -63,6 +63,12 @@ size_t Stream::read_some(char *buf, size_t cap, Deadline)
     return n;
 }
 
+size_t Stream::write_some(const char *data, size_t len, Deadline dl)
+{
+    write_all(data, len, dl);
+    return len;
+}
+
 void Stream::write_all(const char *data, size_t len, Deadline)
 {
     if (fd_ < 0) throw Error(UPOP_E_NETWORK, "the connection is closed");

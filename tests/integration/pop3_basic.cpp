@@ -2,6 +2,11 @@
 // refused), ListMail with the -16 continuation, GetRawMail, DeleteMail committed at logoff.
 #include "mailtest.hpp"
 
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <poll.h>
+#include <sys/socket.h>
+
 using namespace mailtest;
 
 namespace {
@@ -55,7 +60,124 @@ std::string raw_all(Handle &h, int id, size_t cap) {
     return out;
 }
 
+// A TCP relay between one client and Dovecot's plain POP3 port that forwards everything until the
+// client sends QUIT, then drops that line and closes both connections: Dovecot never sees QUIT
+// (so it must not commit the deletions) and the client never gets an answer.
+class QuitEater {
+public:
+    QuitEater() {
+        lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        REQUIRE(lfd_ >= 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        REQUIRE(::bind(lfd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
+        REQUIRE(::listen(lfd_, 1) == 0);
+        socklen_t len = sizeof a;
+        REQUIRE(::getsockname(lfd_, reinterpret_cast<sockaddr *>(&a), &len) == 0);
+        port_ = ntohs(a.sin_port);
+        thread_ = std::thread([this] { run(); });
+    }
+    ~QuitEater() {
+        if (thread_.joinable()) thread_.join();
+        ::close(lfd_);
+    }
+    std::string conn() const { return "localhost+" + std::to_string(port_); }
+    bool ate_quit() const { return ate_quit_; }
+
+private:
+    void run() {
+        pollfd p{lfd_, POLLIN, 0};
+        if (::poll(&p, 1, 30000) != 1) return;
+        int c = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
+        if (c < 0) return;
+        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+        sockaddr_in a{};
+        a.sin_family = AF_INET;
+        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+        a.sin_port = htons(static_cast<uint16_t>(std::stoi(getenv_or("PORT_POP3", "24110"))));
+        if (::connect(s, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0) {
+            std::string line_start; // what the client sent since its last line end
+            for (;;) {
+                pollfd fds[2] = {{c, POLLIN, 0}, {s, POLLIN, 0}};
+                if (::poll(fds, 2, 30000) <= 0) break;
+                char buf[16384];
+                if (fds[1].revents) {
+                    ssize_t n = ::read(s, buf, sizeof buf);
+                    if (n <= 0 || ::write(c, buf, static_cast<size_t>(n)) != n) break;
+                }
+                if (fds[0].revents) {
+                    ssize_t n = ::read(c, buf, sizeof buf);
+                    if (n <= 0) break;
+                    std::string got(buf, static_cast<size_t>(n));
+                    // the client writes each command in one write
+                    if (got.rfind("QUIT", 0) == 0) {
+                        ate_quit_ = true;
+                        break;
+                    }
+                    if (::write(s, buf, static_cast<size_t>(n)) != n) break;
+                }
+            }
+        }
+        ::close(s);
+        ::close(c);
+    }
+    int lfd_ = -1;
+    uint16_t port_ = 0;
+    std::thread thread_;
+    std::atomic<bool> ate_quit_{false};
+};
+
+// Logs on over TLS and returns the mailbox's message number of token (0: not there).
+int id_of(Handle &h, const std::string &token) {
+    REQUIRE_MESSAGE(upop_connect(h, UPOP_POP, pop_tls().c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK,
+                    h.error());
+    std::string list;
+    REQUIRE(list_all(h, list, 4096) >= 0);
+    return find_id(list, token);
+}
+
 } // namespace
+
+TEST_CASE("POP3: DeleteMail, then upop_destroy without LogoffMail: destroy logs off, the message is gone") {
+    std::string token = deliver("popdestroy", "gone after destroy");
+    {
+        Handle h;
+        int id = id_of(h, token);
+        REQUIRE(id > 0);
+        REQUIRE(upop_delete_mail(h, id) == UPOP_OK);
+    } // upop_destroy
+    Handle again;
+    CHECK(id_of(again, token) == 0);
+    CHECK(upop_disconnect(again, UPOP_POP) == UPOP_OK);
+}
+
+TEST_CASE("POP3: QUIT never answered: LogoffMail returns -9 and the message is still there") {
+    std::string token = deliver("popquit", "kept without QUIT");
+    int id = 0;
+    {
+        Handle probe;
+        id = id_of(probe, token);
+        REQUIRE(id > 0);
+        REQUIRE(upop_disconnect(probe, UPOP_POP) == UPOP_OK);
+    }
+    {
+        QuitEater relay;
+        Handle h;
+        REQUIRE(upop_set_option(h, "allow_plaintext", "true") == UPOP_OK);
+        REQUIRE_MESSAGE(upop_connect(h, UPOP_POP, relay.conn().c_str(), env().user.c_str(), env().pass.c_str()) ==
+                            UPOP_OK, h.error());
+        REQUIRE(upop_delete_mail(h, id) == UPOP_OK);
+        CHECK(upop_disconnect(h, UPOP_POP) == UPOP_E_NETWORK);
+        CHECK(h.error().find("deletions") != std::string::npos);
+        CHECK(relay.ate_quit());
+    }
+    Handle again;
+    int still = id_of(again, token);
+    CHECK(still > 0);
+    if (still > 0) REQUIRE(upop_delete_mail(again, still) == UPOP_OK); // tidy up
+    CHECK(upop_disconnect(again, UPOP_POP) == UPOP_OK);
+}
 
 TEST_CASE("POP3: STLS + USER/PASS logon, ListMail, GetRawMail and DeleteMail committed at logoff") {
     std::string body = "first line\r\n.leading dot\r\nlast line";

@@ -26,7 +26,7 @@ public:
     std::string describe(const proto::Reply &) const override { return ""; }
     void refresh_capabilities() override { g_log.push_back("refresh"); }
     proto::Reply read_reply() override { return {}; }
-    void quit() noexcept override {}
+    bool confirms_quit(const proto::Reply &) const override { return true; }
     bool has_mechanism(std::string_view) const override { return true; }
     static trace::Tracer tracer_;
 };
