@@ -60,10 +60,11 @@ void accept_envelope(FakeConn& c) {
     c.send("354 go ahead\r\n");
 }
 
-/** A line as this client writes a command: "MAIL FROM:<...>", "RCPT TO:<...>", "DATA", ... */
+/** A command as this client writes it: "MAIL FROM:<...>", "RCPT TO:<...>" anywhere in the line (a
+ *  command written after a half-sent base64 line is glued to its end), or "DATA", "RSET", ... */
 bool is_command(const std::string& line) {
-    for (std::string cmd : {"MAIL FROM:", "RCPT TO:"})
-        if (line.rfind(cmd, 0) == 0) return true;
+    for (std::string cmd : {"MAIL FROM:<", "RCPT TO:<"})
+        if (line.find(cmd) != std::string::npos) return true;
     for (std::string cmd : {"DATA", "RSET", "QUIT", "NOOP"})
         if (line == cmd) return true;
     return line.rfind("EHLO ", 0) == 0;
