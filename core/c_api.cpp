@@ -7,6 +7,7 @@
 
 #include "component.hpp"
 #include "error.hpp"
+#include "printable.hpp"
 #include "security/registry.hpp"
 #include "secret.hpp"
 #include "upopmail.h"
@@ -21,28 +22,44 @@ thread_local std::string g_error_without_handle;
 
 std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
+// Every sentence goes out through here: valid UTF-8, control characters escaped, whatever bytes
+// of the caller's or a server's it repeats.
+void set_sentence(std::string &into, std::string_view sentence) noexcept
+{
+    try {
+        into = upopmail::printable(sentence);
+    } catch (...) { // out of memory: a sentence that needs no allocation
+        into.clear();
+    }
+}
+
 // Runs f, turning every exception into a status and the handle's sentence.
 template <class F> int call(upop *h, F &&f, int memory_status = UPOP_E_MEMORY)
 {
     if (!h) return UPOP_E_MISC;
-    h->c.last_error.clear();
+    std::string &sentence = h->c.last_error;
+    sentence.clear();
+    int status;
     try {
-        return f(h->c);
+        status = f(h->c);
     } catch (const upopmail::Error &e) {
-        h->c.last_error = e.what();
+        sentence = e.what();
         // a cancellation is consumed by the blocking call it ended
         if (e.status() == UPOP_E_TIMEOUT && h->c.canceller().cancelled()) h->c.canceller().reset();
-        return e.status() == upopmail::kProtocolError ? UPOP_E_NETWORK : e.status();
+        status = e.status() == upopmail::kProtocolError ? UPOP_E_NETWORK : e.status();
     } catch (const std::bad_alloc &) {
-        h->c.last_error = "out of memory";
-        return memory_status;
+        sentence.clear();
+        status = memory_status;
     } catch (const std::exception &e) {
-        h->c.last_error = std::string("internal error: ") + e.what();
-        return UPOP_E_MISC;
+        sentence = std::string("internal error: ") + e.what();
+        status = UPOP_E_MISC;
     } catch (...) {
-        h->c.last_error = "internal error";
-        return UPOP_E_MISC;
+        sentence = "internal error";
+        status = UPOP_E_MISC;
     }
+    if (status == memory_status && sentence.empty()) sentence = "out of memory";
+    if (!sentence.empty()) set_sentence(sentence, sentence);
+    return status;
 }
 
 // Copies value into (buf, cap), never splitting a UTF-8 sequence. 0 or UPOP_E_MORE.
@@ -76,7 +93,7 @@ UPOP_API int upop_create(upop **out)
         g_error_without_handle = "out of memory";
         return UPOP_E_MEMORY;
     } catch (const std::exception &e) {
-        g_error_without_handle = e.what();
+        set_sentence(g_error_without_handle, e.what());
         return UPOP_E_MISC;
     }
 }
@@ -340,7 +357,7 @@ UPOP_API int upop_registry_add_path(const char *dir)
         g_error_without_handle.clear();
         return UPOP_OK;
     } catch (const upopmail::Error &e) {
-        g_error_without_handle = e.what();
+        set_sentence(g_error_without_handle, e.what());
         return e.status();
     } catch (const std::bad_alloc &) {
         g_error_without_handle = "out of memory";
