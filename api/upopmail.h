@@ -9,7 +9,13 @@
  *    (empty after a success). Secrets never appear in it.
  *  - Strings in are UTF-8 and NUL-terminated; NULL is treated as "". Strings out are written into
  *    a caller buffer (buf, cap), always NUL-terminated when cap > 0 and never split inside a UTF-8
- *    sequence. A value that does not fit is truncated and the call returns UPOP_E_MORE (-16).
+ *    sequence (a byte that starts no well-formed sequence, as raw mail may hold, counts as one
+ *    character). A value that does not fit is cut after the last whole character that fits and
+ *    the call returns UPOP_E_MORE (-16); every -16 part holds at least one character. A buffer
+ *    that cannot hold the next character and the NUL (buf NULL, cap 0, or cap 1 to 4 before a
+ *    longer sequence) gets UPOP_E_MISC (-10): nothing is written into any output of the call
+ *    (but "" when cap > 0) and nothing is consumed, so the same _x call with a larger buffer
+ *    goes on where it stopped. An output that has nothing to write may be NULL with cap 0.
  *  - Lists use the GOLD separator, the single byte 0x1B (UPOP_SEP), with Name=Value items. Lists
  *    that a person types (recipients, options, SetSecurity properties and parameters) also accept
  *    ';' as separator; driver parameters also accept a JSON object.
@@ -200,7 +206,9 @@ UPOP_API int upop_clear_mail(upop *h);
 
 /** ListMail / ListMailX: the GOLD list of NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE, UIDL per
  *  message. Returns the number of messages, -16 (call upop_list_mail_x for the next part), -8
- *  not logged on, -9, -11. */
+ *  not logged on, -9, -11; -10 the buffer cannot hold the next character (see above), or
+ *  upop_list_mail_x with nothing pending: no earlier upop_list_mail output is left (it was
+ *  handed out completely, there was none, or LogonMail/LogoffMail discarded it). */
 UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap);
 UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
 /** GetMail / GetMailX: fetches message msg_nr (mail_size > 0: at most that many bytes, else -6)
@@ -214,7 +222,8 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
  *  not be decoded (written as received), 2 a part could not be written (att_loc missing or empty),
  *  3 duplicate name; -6, -7 no such message, -8 not logged on, -9, -11, -17 the text's charset is
  *  not supported (nothing written), -16 an output did not fit: call upop_get_mail_x for the next
- *  parts of all three outputs until it returns the final status. */
+ *  parts of all three outputs until it returns the final status; -10 a buffer cannot hold its
+ *  output's next character, or upop_get_mail_x with no earlier upop_get_mail output pending. */
 UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size,
                            char *header_list, size_t header_cap, char *text, size_t text_cap,
                            char *att_list, size_t att_cap);
@@ -222,7 +231,8 @@ UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char
                              size_t text_cap, char *att_list, size_t att_cap);
 /** GetRawMail / GetRawMailX: the message as the server sends it (CRLF lines, dot-unstuffed,
  *  terminator removed), unconverted; -16 continues with upop_get_raw_mail_x. Returns 0, -6
- *  larger than mail_size (> 0), -7 no such message, -8 not logged on, -9, -11. */
+ *  larger than mail_size (> 0), -7 no such message, -8 not logged on, -9, -11; -10 the buffer
+ *  cannot hold the next character, or upop_get_raw_mail_x with no earlier output pending. */
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap);
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap);
 /** DeleteMail: sends DELE; the server removes the message at LogoffMail (QUIT), not when the

@@ -1,19 +1,49 @@
 // The extern "C" entry points: argument checks, the exception barrier, status codes, and the
 // caller-buffer outputs. Nothing C++ crosses this boundary.
+#include <algorithm>
 #include <cstdlib>
 #include <cstring>
 #include <new>
 #include <string>
+#include <string_view>
 
 #include "component.hpp"
 #include "error.hpp"
+#include "mime/charset.hpp"
 #include "printable.hpp"
 #include "security/registry.hpp"
 #include "secret.hpp"
 #include "upopmail.h"
 
+namespace upopmail {
+// What ListMail, GetMail or GetRawMail produced and has not handed out yet: the X protocol.
+struct PendingOutput {
+    bool active = false;
+    std::string out[3];
+    size_t done[3] = {0, 0, 0}; // bytes of out[i] handed out
+    int status = 0;             // the operation's final status, returned with the last part
+    std::string sentence;       // and its sentence (GetMail's warnings)
+    void clear() noexcept
+    {
+        active = false;
+        for (auto &o : out) std::string().swap(o);
+        std::fill(std::begin(done), std::end(done), 0);
+        status = 0;
+        sentence.clear();
+    }
+};
+} // namespace upopmail
+
 struct upop {
     upopmail::Component c;
+    upopmail::PendingOutput list, raw, mail;
+    // LogonMail and LogoffMail discard what was not handed out.
+    void discard_pending() noexcept
+    {
+        list.clear();
+        raw.clear();
+        mail.clear();
+    }
 };
 
 namespace {
@@ -62,19 +92,96 @@ template <class F> int call(upop *h, F &&f, int memory_status = UPOP_E_MEMORY)
     return status;
 }
 
-// Copies value into (buf, cap), never splitting a UTF-8 sequence. 0 or UPOP_E_MORE.
-int put(const std::string &value, char *buf, size_t cap)
+// One caller buffer of an output.
+struct Out {
+    char *buf;
+    size_t cap;
+    const char *name; // "the properties", for sentences
+};
+
+// The length of the character that starts v: a well-formed UTF-8 sequence, or one byte that is
+// none (raw mail need not be UTF-8).
+size_t char_length(std::string_view v, size_t i)
 {
-    if (!buf || cap == 0) return value.empty() ? UPOP_OK : UPOP_E_MORE;
-    if (value.size() < cap) {
-        std::memcpy(buf, value.c_str(), value.size() + 1);
-        return UPOP_OK;
+    return std::max<size_t>(1, upopmail::mime::utf8_sequence_length(v, i));
+}
+
+// How many bytes of v fit a buffer of cap bytes (its NUL included) without cutting a character.
+size_t fitting(std::string_view v, size_t cap)
+{
+    if (cap == 0) return 0;
+    size_t room = cap - 1;
+    if (v.size() <= room) return v.size();
+    // the character that crosses the cut starts at most 3 bytes before it
+    for (size_t k = 1; k <= 3 && k <= room; ++k) {
+        size_t p = room - k;
+        if ((static_cast<unsigned char>(v[p]) & 0xC0) == 0x80) continue;
+        return p + char_length(v, p) > room ? p : room;
     }
-    size_t n = cap - 1;
-    while (n > 0 && (static_cast<unsigned char>(value[n]) & 0xC0) == 0x80) --n; // value[n] starts the cut
-    std::memcpy(buf, value.data(), n);
-    buf[n] = 0;
-    return UPOP_E_MORE;
+    return room;
+}
+
+// Writes the next part of every output, all or nothing: a buffer that cannot hold the next
+// character of its output (NULL, cap 0, or smaller than the sequence and its NUL) writes and
+// consumes nothing in any output and is UPOP_E_MISC. An output with nothing left writes ""
+// (when there is room for the NUL). taken[i] receives the bytes written; true when everything
+// left was written.
+bool write_parts(const std::string_view *rest, const Out *outs, size_t n, size_t *taken, const char *continue_with)
+{
+    for (size_t i = 0; i < n; ++i) {
+        size_t cap = outs[i].buf ? outs[i].cap : 0;
+        if (!rest[i].empty() && fitting(rest[i], cap) == 0)
+            throw upopmail::Error(
+                UPOP_E_MISC, std::string("the buffer for ") + outs[i].name + " (" +
+                                 (outs[i].buf ? "cap " + std::to_string(outs[i].cap) : std::string("NULL")) +
+                                 ") cannot hold its next character (" + std::to_string(char_length(rest[i], 0)) +
+                                 " bytes and the NUL); nothing was consumed" +
+                                 (continue_with ? std::string(": call ") + continue_with + " with a larger buffer" : ""));
+    }
+    bool all = true;
+    for (size_t i = 0; i < n; ++i) {
+        taken[i] = 0;
+        if (outs[i].buf && outs[i].cap > 0) {
+            taken[i] = fitting(rest[i], outs[i].cap);
+            std::memcpy(outs[i].buf, rest[i].data(), taken[i]);
+            outs[i].buf[taken[i]] = 0;
+        }
+        if (taken[i] < rest[i].size()) all = false;
+    }
+    return all;
+}
+
+// The small outputs (GetSecurity, GetSMTPResponse, GetRecipientDetails): what fits, else -16.
+void put(std::initializer_list<std::string_view> values, std::initializer_list<Out> outs, const char *what)
+{
+    size_t taken[3];
+    if (!write_parts(values.begin(), outs.begin(), outs.size(), taken, nullptr))
+        throw upopmail::Error(UPOP_E_MORE, std::string(what) + " did not fit the buffer and " +
+                                               (outs.size() > 1 ? "were" : "was") + " truncated");
+}
+
+// Hands out the next parts of a pending output: -16 while more remains, else the final status.
+int next_parts(upop *h, upopmail::PendingOutput &p, std::initializer_list<Out> outs, const char *x_name)
+{
+    if (!p.active)
+        throw upopmail::Error(UPOP_E_MISC, std::string(x_name) +
+                                               ": nothing is pending (the output of the earlier call was handed out "
+                                               "completely or discarded by LogonMail/LogoffMail, or there was none)");
+    std::string_view rest[3];
+    size_t n = outs.size(), taken[3];
+    for (size_t i = 0; i < n; ++i) rest[i] = std::string_view(p.out[i]).substr(p.done[i]);
+    bool all = write_parts(rest, outs.begin(), n, taken, x_name);
+    size_t left = 0;
+    for (size_t i = 0; i < n; ++i) p.done[i] += taken[i], left += rest[i].size() - taken[i];
+    if (!all) {
+        h->c.last_error = "the output did not fit the buffer: " + std::to_string(left) + " more bytes; call " +
+                          x_name + " for the next part";
+        return UPOP_E_MORE;
+    }
+    int status = p.status;
+    h->c.last_error = p.sentence;
+    p.clear();
+    return status;
 }
 
 } // namespace
@@ -129,9 +236,8 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
     return call(h, [&](upopmail::Component &c) {
         std::string p, r;
         c.get_security(driver_number, str(server), p, r);
-        int a = put(p, properties, properties_cap);
-        int b = put(r, runtime_info, runtime_info_cap);
-        if (a || b) throw upopmail::Error(UPOP_E_MORE, "the properties or runtime info did not fit the buffer");
+        put({p, r}, {{properties, properties_cap, "the properties"}, {runtime_info, runtime_info_cap, "the runtime info"}},
+            "the properties or the runtime info");
         return UPOP_OK;
     }, UPOP_E_SIZE);
 }
@@ -139,6 +245,7 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
 UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user, const char *password)
 {
     return call(h, [&](upopmail::Component &c) {
+        if (server == UPOP_POP) h->discard_pending();
         upopmail::Secret pass(str(password));
         c.connect(server, str(connection), str(user), pass.reveal());
         return UPOP_OK;
@@ -148,6 +255,7 @@ UPOP_API int upop_connect(upop *h, int server, const char *connection, const cha
 UPOP_API int upop_disconnect(upop *h, int server)
 {
     return call(h, [&](upopmail::Component &c) {
+        if (server == UPOP_POP) h->discard_pending();
         c.disconnect(server);
         return UPOP_OK;
     });
@@ -218,87 +326,65 @@ UPOP_API int upop_clear_mail(upop *h)
     return call(h, [&](upopmail::Component &c) { return c.clear_mail(), UPOP_OK; });
 }
 
-namespace {
-// Hands out the next part of a pending output: -16 while more remains.
-int next_part(std::string &pending, char *buf, size_t cap)
-{
-    if (!buf || cap == 0) throw upopmail::Error(UPOP_E_MISC, "the output buffer is NULL or has no room");
-    if (pending.size() < cap) {
-        std::memcpy(buf, pending.c_str(), pending.size() + 1);
-        pending.clear();
-        return UPOP_OK;
-    }
-    size_t n = cap - 1;
-    while (n > 0 && (static_cast<unsigned char>(pending[n]) & 0xC0) == 0x80) --n;
-    if (n == 0) n = cap - 1; // not UTF-8 at all: split where the buffer ends
-    std::memcpy(buf, pending.data(), n);
-    buf[n] = 0;
-    pending.erase(0, n);
-    return UPOP_E_MORE;
-}
-} // namespace
-
 UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap)
 {
     return call(h, [&](upopmail::Component &c) {
-        c.pending_list.clear();
-        c.pending_list_count = c.list_mail(c.pending_list);
-        int r = next_part(c.pending_list, list_info, cap);
-        return r == UPOP_E_MORE ? r : c.pending_list_count;
+        auto &p = h->list;
+        p.clear();
+        p.status = c.list_mail(p.out[0]);
+        p.active = true;
+        return next_parts(h, p, {{list_info, cap, "the list"}}, "upop_list_mail_x");
     });
 }
 
 UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap)
 {
-    return call(h, [&](upopmail::Component &c) {
-        int r = next_part(c.pending_list, list_info, cap);
-        return r == UPOP_E_MORE ? r : c.pending_list_count;
+    return call(h, [&](upopmail::Component &) {
+        return next_parts(h, h->list, {{list_info, cap, "the list"}}, "upop_list_mail_x");
     });
 }
-
-namespace {
-// The three outputs of GetMail, part by part: -16 while any of them has more.
-int mail_parts(upopmail::Component &c, char *header_list, size_t header_cap, char *text, size_t text_cap,
-               char *att_list, size_t att_cap)
-{
-    int a = next_part(c.pending_headers, header_list, header_cap);
-    int b = next_part(c.pending_text, text, text_cap);
-    int d = next_part(c.pending_atts, att_list, att_cap);
-    return (a || b || d) ? UPOP_E_MORE : c.pending_mail_status;
-}
-} // namespace
 
 UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size, char *header_list,
                            size_t header_cap, char *text, size_t text_cap, char *att_list, size_t att_cap)
 {
     return call(h, [&](upopmail::Component &c) {
-        c.pending_headers.clear(), c.pending_text.clear(), c.pending_atts.clear();
-        c.pending_mail_status = c.get_mail(msg_nr, str(att_loc), mail_size, c.pending_headers, c.pending_text,
-                                           c.pending_atts);
-        return mail_parts(c, header_list, header_cap, text, text_cap, att_list, att_cap);
+        auto &p = h->mail;
+        p.clear();
+        p.status = c.get_mail(msg_nr, str(att_loc), mail_size, p.out[0], p.out[1], p.out[2]);
+        p.sentence = c.last_error; // the warnings
+        p.active = true;
+        return next_parts(h, p, {{header_list, header_cap, "the header list"}, {text, text_cap, "the text"},
+                                 {att_list, att_cap, "the attachment list"}},
+                          "upop_get_mail_x");
     });
 }
 
 UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text, size_t text_cap,
                              char *att_list, size_t att_cap)
 {
-    return call(h, [&](upopmail::Component &c) {
-        return mail_parts(c, header_list, header_cap, text, text_cap, att_list, att_cap);
+    return call(h, [&](upopmail::Component &) {
+        return next_parts(h, h->mail, {{header_list, header_cap, "the header list"}, {text, text_cap, "the text"},
+                                       {att_list, att_cap, "the attachment list"}},
+                          "upop_get_mail_x");
     });
 }
 
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap)
 {
     return call(h, [&](upopmail::Component &c) {
-        c.pending_raw.clear();
-        c.get_raw_mail(msg_nr, mail_size, c.pending_raw);
-        return next_part(c.pending_raw, message, cap);
+        auto &p = h->raw;
+        p.clear();
+        c.get_raw_mail(msg_nr, mail_size, p.out[0]);
+        p.active = true;
+        return next_parts(h, p, {{message, cap, "the message"}}, "upop_get_raw_mail_x");
     });
 }
 
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap)
 {
-    return call(h, [&](upopmail::Component &c) { return next_part(c.pending_raw, message, cap); });
+    return call(h, [&](upopmail::Component &) {
+        return next_parts(h, h->raw, {{message, cap, "the message"}}, "upop_get_raw_mail_x");
+    });
 }
 
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr)
@@ -310,8 +396,7 @@ UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_me
 {
     return call(h, [&](upopmail::Component &c) {
         if (reply_code) *reply_code = c.reply_code();
-        if (put(c.reply_text(), reply_message, cap))
-            throw upopmail::Error(UPOP_E_MORE, "the reply text did not fit the buffer");
+        put({c.reply_text()}, {{reply_message, cap, "the reply text"}}, "the reply text");
         return UPOP_OK;
     });
 }
@@ -322,8 +407,8 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
     return call(h, [&](upopmail::Component &c) {
         std::string t, cc_s, b;
         c.recipient_details(t, cc_s, b);
-        int r = put(t, to, to_cap) | put(cc_s, cc, cc_cap) | put(b, bcc, bcc_cap);
-        if (r) throw upopmail::Error(UPOP_E_MORE, "the recipient details did not fit the buffers");
+        put({t, cc_s, b}, {{to, to_cap, "the To details"}, {cc, cc_cap, "the Cc details"}, {bcc, bcc_cap, "the Bcc details"}},
+            "the recipient details");
         return UPOP_OK;
     });
 }

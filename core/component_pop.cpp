@@ -43,8 +43,6 @@ void Component::connect_pop(const std::string &connection, const std::string &us
         if (v->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
             throw Error(UPOP_E_PARAM, "the user name or password contains a line break or NUL byte");
     pop_.reset();
-    pending_list.clear();
-    pending_raw.clear();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_POP);
     net::TlsConfig config = net::TlsConfig::load(config_path_);
     const net::TlsProfile &profile = config.profile(ep.profile);
@@ -91,8 +89,6 @@ void Component::disconnect_pop()
     pop_->quit(); // QUIT commits the deletions
     pop_.reset();
     pop_ctx_.mark_used();
-    pending_list.clear();
-    pending_raw.clear();
 }
 
 proto::Pop3Session &Component::pop_session(const char *op)
