@@ -7,6 +7,8 @@
  *    UPOP_E_* names below give each code's usual meaning and every function says what it returns.
  *  - After any call on a handle, upop_last_error(h) holds a UTF-8 sentence describing the failure
  *    (empty after a success). Secrets never appear in it.
+ *  - Every function that takes a handle returns -10 (UPOP_E_MISC) for a NULL handle, and
+ *    upop_last_error(NULL) then names the function.
  *  - Strings in are UTF-8 and NUL-terminated; NULL is treated as "". Strings out are written into
  *    a caller buffer (buf, cap), always NUL-terminated when cap > 0 and never split inside a UTF-8
  *    sequence (a byte that starts no well-formed sequence, as raw mail may hold, counts as one
@@ -110,9 +112,12 @@ UPOP_API const char *upop_version(void);
 /** The ABI version of the library (UPOP_ABI_VERSION it was built with). */
 UPOP_API int upop_abi_version(void);
 
-/** The sentence describing the last failure on h ("" after a success, or for a NULL handle the
- *  last failure of upop_create or upop_registry_add_path on this thread). Owned by the handle;
- *  valid until the next call on h. */
+/** The sentence describing the last failure on h ("" after a success), owned by the handle and
+ *  valid until the next call on h. With h NULL: the sentence of the last call on this thread
+ *  that had no handle to keep it (upop_create, upop_registry_add_path, or any function given a
+ *  NULL handle, which the sentence names), "" when that call succeeded, and a sentence that
+ *  begins "no handle" when the thread made no such call yet; valid until the next such call on
+ *  this thread. Never NULL; always valid UTF-8 without control characters. */
 UPOP_API const char *upop_last_error(const upop *h);
 
 /* ------------------------------------------------------------------ security context */
@@ -286,7 +291,8 @@ UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user);
 
 /** Callable from any thread: the blocking call in progress on h returns promptly with -4 and
  *  closes its connection. When no call is blocking, the next blocking call on h is the one that
- *  ends; a cancellation is consumed by the call it ended. Returns 0. */
+ *  ends; a cancellation is consumed by the call it ended. Returns 0; -10 h is NULL (the sentence
+ *  is upop_last_error(NULL)). */
 UPOP_API int upop_cancel(upop *h);
 
 /* ------------------------------------------------------------------ driver registry */

@@ -48,7 +48,11 @@ struct upop {
 
 namespace {
 
-thread_local std::string g_error_without_handle;
+// upop_last_error(NULL): the sentence of the last call without a handle on this thread
+// (upop_create, upop_registry_add_path, or any call given a NULL handle); "" after a success.
+thread_local std::string g_error_without_handle = "no handle: no call without a handle (upop_create, "
+                                                  "upop_registry_add_path, or a call given a NULL handle) "
+                                                  "was made on this thread";
 
 std::string str(const char *s) { return s ? std::string(s) : std::string(); }
 
@@ -63,10 +67,22 @@ void set_sentence(std::string &into, std::string_view sentence) noexcept
     }
 }
 
-// Runs f, turning every exception into a status and the handle's sentence.
-template <class F> int call(upop *h, F &&f, int memory_status = UPOP_E_MEMORY)
+// A function given a NULL handle: -10, and the sentence for upop_last_error(NULL).
+int null_handle(const char *function) noexcept
 {
-    if (!h) return UPOP_E_MISC;
+    try {
+        g_error_without_handle = std::string(function) + ": the handle is NULL (upop_create makes one)";
+    } catch (...) {
+        g_error_without_handle.clear();
+    }
+    return UPOP_E_MISC;
+}
+
+// Runs f, turning every exception into a status and the handle's sentence. function names the
+// entry point for the sentence of a NULL handle.
+template <class F> int call(upop *h, const char *function, F &&f, int memory_status = UPOP_E_MEMORY)
+{
+    if (!h) return null_handle(function);
     std::string &sentence = h->c.last_error;
     sentence.clear();
     int status;
@@ -190,7 +206,10 @@ extern "C" {
 
 UPOP_API int upop_create(upop **out)
 {
-    if (!out) return UPOP_E_MISC;
+    if (!out) {
+        set_sentence(g_error_without_handle, "upop_create: out is NULL (give the address of a upop * variable)");
+        return UPOP_E_MISC;
+    }
     *out = nullptr;
     try {
         *out = new upop();
@@ -223,7 +242,7 @@ UPOP_API const char *upop_last_error(const upop *h)
 
 UPOP_API int upop_set_security(upop *h, const char *properties, const char *parameters)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         upopmail::Secret params(str(parameters)); // may hold passwords: wiped
         c.set_security(str(properties), params.reveal());
         return UPOP_OK;
@@ -233,7 +252,7 @@ UPOP_API int upop_set_security(upop *h, const char *properties, const char *para
 UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *server, char *properties,
                                size_t properties_cap, char *runtime_info, size_t runtime_info_cap)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         std::string p, r;
         c.get_security(driver_number, str(server), p, r);
         put({p, r}, {{properties, properties_cap, "the properties"}, {runtime_info, runtime_info_cap, "the runtime info"}},
@@ -244,7 +263,7 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
 
 UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user, const char *password)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         if (server == UPOP_POP) h->discard_pending();
         upopmail::Secret pass(str(password));
         c.connect(server, str(connection), str(user), pass.reveal());
@@ -254,7 +273,7 @@ UPOP_API int upop_connect(upop *h, int server, const char *connection, const cha
 
 UPOP_API int upop_disconnect(upop *h, int server)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         if (server == UPOP_POP) h->discard_pending();
         c.disconnect(server);
         return UPOP_OK;
@@ -263,72 +282,72 @@ UPOP_API int upop_disconnect(upop *h, int server)
 
 UPOP_API int upop_set_to_list(upop *h, const char *list)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_list(&upopmail::mime::Message::to, str(list)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_list(&upopmail::mime::Message::to, str(list)), UPOP_OK; });
 }
 UPOP_API int upop_set_cc_list(upop *h, const char *list)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_list(&upopmail::mime::Message::cc, str(list)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_list(&upopmail::mime::Message::cc, str(list)), UPOP_OK; });
 }
 UPOP_API int upop_set_bcc_list(upop *h, const char *list)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_list(&upopmail::mime::Message::bcc, str(list)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_list(&upopmail::mime::Message::bcc, str(list)), UPOP_OK; });
 }
 UPOP_API int upop_set_reply_to(upop *h, const char *address)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_reply_to(str(address)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_reply_to(str(address)), UPOP_OK; });
 }
 UPOP_API int upop_set_from(upop *h, const char *address)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_from(str(address)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_from(str(address)), UPOP_OK; });
 }
 UPOP_API int upop_set_subject(upop *h, const char *subject)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_subject(str(subject)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_subject(str(subject)), UPOP_OK; });
 }
 UPOP_API int upop_set_priority(upop *h, int32_t priority)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_priority(priority), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_priority(priority), UPOP_OK; });
 }
 UPOP_API int upop_set_message_id(upop *h, const char *message_id)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_message_id(str(message_id)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_message_id(str(message_id)), UPOP_OK; });
 }
 UPOP_API int upop_set_message(upop *h, const char *text, const char *options)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_message(str(text), str(options)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_message(str(text), str(options)), UPOP_OK; });
 }
 
 UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options)
 {
-    return call(h, [&](upopmail::Component &c) { return c.add_file(false, str(path), str(options)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.add_file(false, str(path), str(options)), UPOP_OK; });
 }
 
 UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options)
 {
-    return call(h, [&](upopmail::Component &c) { return c.add_file(true, str(path), str(options)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.add_file(true, str(path), str(options)), UPOP_OK; });
 }
 
 UPOP_API int upop_send(upop *h, const char *options)
 {
-    return call(h, [&](upopmail::Component &c) { return c.send(str(options)); });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.send(str(options)); });
 }
 
 UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
                             const char *att_list, int64_t mail_size)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         return c.send_mail(str(server), str(header_list), str(text), str(att_list), mail_size);
     });
 }
 
 UPOP_API int upop_clear_mail(upop *h)
 {
-    return call(h, [&](upopmail::Component &c) { return c.clear_mail(), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.clear_mail(), UPOP_OK; });
 }
 
 UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         auto &p = h->list;
         p.clear();
         p.status = c.list_mail(p.out[0]);
@@ -339,7 +358,7 @@ UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap)
 
 UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap)
 {
-    return call(h, [&](upopmail::Component &) {
+    return call(h, __func__, [&](upopmail::Component &) {
         return next_parts(h, h->list, {{list_info, cap, "the list"}}, "upop_list_mail_x");
     });
 }
@@ -347,7 +366,7 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap)
 UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size, char *header_list,
                            size_t header_cap, char *text, size_t text_cap, char *att_list, size_t att_cap)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         auto &p = h->mail;
         p.clear();
         p.status = c.get_mail(msg_nr, str(att_loc), mail_size, p.out[0], p.out[1], p.out[2]);
@@ -362,7 +381,7 @@ UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t
 UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text, size_t text_cap,
                              char *att_list, size_t att_cap)
 {
-    return call(h, [&](upopmail::Component &) {
+    return call(h, __func__, [&](upopmail::Component &) {
         return next_parts(h, h->mail, {{header_list, header_cap, "the header list"}, {text, text_cap, "the text"},
                                        {att_list, att_cap, "the attachment list"}},
                           "upop_get_mail_x");
@@ -371,7 +390,7 @@ UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char
 
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         auto &p = h->raw;
         p.clear();
         c.get_raw_mail(msg_nr, mail_size, p.out[0]);
@@ -382,19 +401,19 @@ UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char 
 
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap)
 {
-    return call(h, [&](upopmail::Component &) {
+    return call(h, __func__, [&](upopmail::Component &) {
         return next_parts(h, h->raw, {{message, cap, "the message"}}, "upop_get_raw_mail_x");
     });
 }
 
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr)
 {
-    return call(h, [&](upopmail::Component &c) { return c.delete_mail(msg_nr), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.delete_mail(msg_nr), UPOP_OK; });
 }
 
 UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_message, size_t cap)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         if (reply_code) *reply_code = c.reply_code();
         put({c.reply_text()}, {{reply_message, cap, "the reply text"}}, "the reply text");
         return UPOP_OK;
@@ -404,7 +423,7 @@ UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_me
 UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *cc, size_t cc_cap, char *bcc,
                                         size_t bcc_cap)
 {
-    return call(h, [&](upopmail::Component &c) {
+    return call(h, __func__, [&](upopmail::Component &c) {
         std::string t, cc_s, b;
         c.recipient_details(t, cc_s, b);
         put({t, cc_s, b}, {{to, to_cap, "the To details"}, {cc, cc_cap, "the Cc details"}, {bcc, bcc_cap, "the Bcc details"}},
@@ -415,22 +434,22 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
 
 UPOP_API int upop_set_option(upop *h, const char *name, const char *value)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_option(str(name), str(value)), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_option(str(name), str(value)), UPOP_OK; });
 }
 
 UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_trace(fn, user), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_trace(fn, user), UPOP_OK; });
 }
 
 UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user)
 {
-    return call(h, [&](upopmail::Component &c) { return c.set_progress(fn, user), UPOP_OK; });
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_progress(fn, user), UPOP_OK; });
 }
 
 UPOP_API int upop_cancel(upop *h)
 {
-    if (!h) return UPOP_E_MISC;
+    if (!h) return null_handle(__func__);
     h->c.canceller().cancel(); // touches only the canceller: safe from another thread
     return UPOP_OK;
 }
