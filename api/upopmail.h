@@ -270,8 +270,10 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
  *                     original option string ("verify_server=yes, ca_certificate=ca.pem").
  *                     Give a client_key_password in the JSON object form: in the option
- *                     string a value cannot contain ','. The file is read at each connect;
- *                     its errors (-9) name options and positions, never values.
+ *                     string a value cannot contain ','. The file is read and checked at
+ *                     once: a missing, unreadable or invalid file is -2. It is read again at
+ *                     each connect, where a file that has become unusable is -9 (upop_connect).
+ *                     Its errors name options and positions, never values.
  *  Returns 0; -2 unknown option or bad value (the sentence says which). */
 UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
 

@@ -95,7 +95,15 @@ void Component::set_option(const std::string &name, const std::string &value)
             throw Error(UPOP_E_PARAM, "the option ehlo_domain must be a domain or address literal without blanks");
         ehlo_domain_ = value;
     } else if (n == "config") {
-        if (!value.empty()) net::TlsConfig::load_file(value); // reports a bad file now
+        // Read and checked now (-2); read again at each connect, where a file that has become
+        // unusable since is -9 like every TLS configuration error there.
+        if (!value.empty()) {
+            try {
+                net::TlsConfig::load_file(value);
+            } catch (const Error &e) {
+                throw Error(UPOP_E_PARAM, std::string("the option config: ") + e.what());
+            }
+        }
         config_path_ = value;
     } else {
         throw Error(UPOP_E_PARAM, "unknown option '" + name + "' (known: timeout_ms, allow_plaintext, ehlo_domain, config)");
