@@ -311,7 +311,9 @@ UPOP_API int upop_cancel(upop *h);
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],
- *  "paths":[...]}. The caller frees it with upop_free. NULL on memory failure. */
+ *  "paths":[...]}, always valid UTF-8: in a path, file name or reason that is not, every byte
+ *  that starts no well-formed UTF-8 sequence is shown as U+FFFD. The caller frees it with
+ *  upop_free. NULL on memory failure. */
 UPOP_API char *upop_drivers_json(void);
 
 /** Frees what the library allocated for the caller (upop_drivers_json). NULL is ignored. */

@@ -338,7 +338,8 @@ std::string Registry::to_json()
     }
     j["rejected"] = nlohmann::json::array();
     for (auto &r : rejected_) j["rejected"].push_back({{"file", r.file}, {"reason", r.reason}});
-    return j.dump(2);
+    // File names need not be UTF-8 (JSON text must): such bytes are shown as U+FFFD.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace upopmail::security
