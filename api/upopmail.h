@@ -3,10 +3,17 @@
  *
  * Conventions (apply to every function below):
  *  - Status: 0 success, negative error, positive where the original UPOPMAIL component returns
- *    counts or warnings. The codes are overloaded per operation exactly as in the original; the
- *    UPOP_E_* names below give each code's usual meaning and every function says what it returns.
- *  - After any call on a handle, upop_last_error(h) holds a UTF-8 sentence describing the failure
- *    (empty after a success). Secrets never appear in it.
+ *    counts or warnings. Each code has one meaning (the table at the status enum below), except
+ *    where the original component gives it another per operation; the table names those
+ *    overloads too.
+ *  - Every function's comment ends with the statuses it can return, as "Returns: 0; -2 ...;
+ *    -8 ..." (items separated by ';', each starting with its status, or ">0" / ">=0" for a
+ *    count). tests/abi/misuse_test.cpp checks the library against these clauses.
+ *  - After any call on a handle, upop_last_error(h) holds a sentence describing the failure
+ *    (empty after a success; also set for -16 and for the positive warnings of Send and
+ *    GetMail). Sentences are valid UTF-8 without control characters: bytes of the caller's or a
+ *    server's that are not UTF-8 show as \xHH, control characters as \r, \n, \t, \xHH or
+ *    \u00HH. Secrets never appear in them. upop_strerror(status) gives the general meaning.
  *  - Every function that takes a handle returns -10 (UPOP_E_MISC) for a NULL handle, and
  *    upop_last_error(NULL) then names the function.
  *  - Strings in are UTF-8 and NUL-terminated; NULL is treated as "". Strings out are written into
@@ -62,32 +69,81 @@ enum { UPOP_SMTP = 1, UPOP_POP = 2 };
 #define UPOP_REPLY_MAX 512
 #define UPOP_DETAILS_MAX 102400
 
-/** Status codes (original meaning per operation in brackets). */
+/* Status codes. One meaning per code; "orig:" marks what the original component fixes for an
+ * operation, where it gives the code another meaning (an overload) or names the case itself.
+ * upop_strerror(status) returns this meaning as a sentence.
+ *
+ *  >0   counts and warnings. Send: the number of refused recipients (IgnoreRcptError; the message
+ *       went to the others). ListMail: the number of messages (>= 0, so 0 too). GetMail: warning
+ *       1 a part could not be decoded, 2 a part could not be written, 3 a duplicate file name
+ *       (the message was retrieved).
+ *   0   UPOP_OK             success.
+ *  -1   UPOP_E_INIT         a security driver refused: SetSecurity: the driver rejected its
+ *                           parameters (orig) · GetSecurity: no such driver number (orig).
+ *                           (orig GetMail: "charset not supported" is -17 here.)
+ *  -2   UPOP_E_PARAM        a value the caller gave is refused: a bad keyword, option, value,
+ *                           address, path, or CR/LF in a header field (orig: SetSecurity and
+ *                           GetSecurity keywords, LogonSMTP given a user or password, SendMail's
+ *                           invalid To/From). Overloads (orig): LogonMail: the server refused the
+ *                           credentials or the mailbox is locked · Send: the server refused the
+ *                           sender or the recipients (nothing was sent).
+ *  -3   UPOP_E_ACTIVE       already logged on (orig) · SetSecurity: a connection lifetime of
+ *                           that server type is active (orig).
+ *  -4   UPOP_E_TIMEOUT      a network time-out, or upop_cancel: the connection is closed.
+ *                           (orig SetSecurity "no access to Uniface": not returned.)
+ *  -5   UPOP_E_ENTRY        SetSecurity: no driver of that name, or none for that server type
+ *                           (orig). (orig LogonMail "initialisation error": not returned.)
+ *  -6   UPOP_E_SIZE         a size limit exceeded: an argument longer than its limit, a message
+ *                           larger than MaxSize, MailSize or the server's SIZE (orig: Send,
+ *                           SendMail, GetMail, GetRawMail). Overload (orig): SetSecurity and
+ *                           GetSecurity: memory allocation failed.
+ *  -7   UPOP_E_UNSUPPORTED  logon (LogonSMTP, LogonMail, SendMail): the server lacks what a
+ *                           mandatory driver needs (orig) · GetMail, GetRawMail, DeleteMail: no
+ *                           such message number (orig).
+ *  -8   UPOP_E_SECURITY     logon (LogonSMTP, LogonMail, SendMail): the security context could
+ *                           not be established: TLS, authentication or a protocol error (orig)
+ *                           · every other session operation: not logged on (orig).
+ *  -9   UPOP_E_NETWORK      the network: socket error, connection lost, bad host name or
+ *                           connection string, a TLS configuration unusable at logon, a server
+ *                           that broke the protocol (at logon that is -8).
+ *  -10  UPOP_E_MISC         misuse no data can cause: a NULL handle or pointer, a server type
+ *                           other than UPOP_SMTP/UPOP_POP, a buffer that cannot hold the next
+ *                           character, an _x call with nothing pending; also a stop by the
+ *                           progress callback, a server reply the operation cannot go on from
+ *                           (Send: DATA or the message refused), an internal error (orig:
+ *                           "miscellaneous").
+ *  -11  UPOP_E_RETRIEVAL    a listing or message could not be retrieved: the server refused it,
+ *                           or it is beyond the parser's bounds.
+ *  -12  UPOP_E_MISSING      Send, SendMail: From or every recipient missing (orig).
+ *  -13  UPOP_E_FILE         a file cannot be opened or read: an attachment at AddAttachment,
+ *                           AddInline, SendMail, or at Send when it vanished or changed since.
+ *  -14  UPOP_E_MIME         (orig: MIME encoding failed; not returned by this implementation.)
+ *  -15  UPOP_E_QUOTA        the server's quota is exceeded (SMTP 452/552).
+ *  -16  UPOP_E_MORE         an output did not fit its buffer: a first part was written; ListMail,
+ *                           GetMail, GetRawMail continue with their _x call.
+ *  -17  UPOP_E_CHARSET      GetMail: the text's character set is not supported.
+ *  -18  UPOP_E_MEMORY       memory allocation failed (-6 in SetSecurity and GetSecurity).
+ */
 enum {
     UPOP_OK = 0,
-    UPOP_E_INIT = -1,          /* SetSecurity: driver rejected its parameters; GetSecurity: no such driver;
-                                  GetMail: charset not supported */
-    UPOP_E_PARAM = -2,         /* LogonSMTP: user/password given; LogonMail: credentials refused or
-                                  mailbox locked; SetSecurity: bad property; Send: every recipient
-                                  refused; set_option: unknown option or bad value */
-    UPOP_E_ACTIVE = -3,        /* already logged on; SetSecurity during a connection lifetime */
-    UPOP_E_TIMEOUT = -4,       /* network time-out or cancelled (connection closed) */
-    UPOP_E_ENTRY = -5,         /* SetSecurity: no driver of that name; LogonMail: initialisation */
-    UPOP_E_SIZE = -6,          /* size limit exceeded */
-    UPOP_E_UNSUPPORTED = -7,   /* logon: server lacks what a mandatory driver needs;
-                                  GetMail/GetRawMail/DeleteMail: invalid message number */
-    UPOP_E_SECURITY = -8,      /* logon: security context could not be established;
-                                  any other session operation: not logged on */
-    UPOP_E_NETWORK = -9,       /* socket error, connection lost or bad host name */
-    UPOP_E_MISC = -10,         /* miscellaneous error (bad argument, protocol error) */
-    UPOP_E_RETRIEVAL = -11,    /* message retrieval failed */
-    UPOP_E_MISSING = -12,      /* From or every recipient list missing; header injection refused */
-    UPOP_E_FILE = -13,         /* file cannot be opened */
-    UPOP_E_MIME = -14,         /* MIME encoding failed */
-    UPOP_E_QUOTA = -15,        /* server quota exceeded (SMTP 452/552) */
-    UPOP_E_MORE = -16,         /* output truncated: call the _x variant for the rest */
-    UPOP_E_CHARSET = -17,      /* unsupported character set */
-    UPOP_E_MEMORY = -18        /* memory allocation failed */
+    UPOP_E_INIT = -1,
+    UPOP_E_PARAM = -2,
+    UPOP_E_ACTIVE = -3,
+    UPOP_E_TIMEOUT = -4,
+    UPOP_E_ENTRY = -5,
+    UPOP_E_SIZE = -6,
+    UPOP_E_UNSUPPORTED = -7,
+    UPOP_E_SECURITY = -8,
+    UPOP_E_NETWORK = -9,
+    UPOP_E_MISC = -10,
+    UPOP_E_RETRIEVAL = -11,
+    UPOP_E_MISSING = -12,
+    UPOP_E_FILE = -13,
+    UPOP_E_MIME = -14,
+    UPOP_E_QUOTA = -15,
+    UPOP_E_MORE = -16,
+    UPOP_E_CHARSET = -17,
+    UPOP_E_MEMORY = -18
 };
 /* Aliases for the overloaded codes. */
 #define UPOP_E_NOT_LOGGED_ON UPOP_E_SECURITY
@@ -98,8 +154,10 @@ typedef struct upop upop; /**< one component instance */
 
 /* ------------------------------------------------------------------ lifecycle */
 
-/** Creates a component instance into *out. Returns 0, or UPOP_E_MEMORY / UPOP_E_MISC (out NULL).
- *  The handle is owned by the caller and released with upop_destroy. */
+/** Creates a component instance into *out (NULL on failure). The handle is owned by the caller
+ *  and released with upop_destroy. The sentence of a failure is upop_last_error(NULL).
+ *  Returns: 0; -10 out is NULL, or the system refused a resource (an event descriptor); -18
+ *  memory. */
 UPOP_API int upop_create(upop **out);
 
 /** Logs off both sessions (QUIT), closes the drivers of both contexts in reverse order (errors
@@ -135,15 +193,18 @@ UPOP_API const char *upop_last_error(const upop *h);
  *  verify_server=ignore with a problem found)
  *  they are refused (-8 at connect) unless their parameters say allow_plaintext=true.
  *  The first SetSecurity after a connection lifetime starts a new context.
- *  Returns 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
- *  properties; -3 a connection lifetime of that server type is active; -5 no driver of that
- *  name (the sentence names it); -6 memory. On failure the context is unchanged. */
+ *  On failure the context is unchanged.
+ *  Returns: 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
+ *  properties (unknown server type or keyword, longer than 255 bytes); -3 a connection lifetime
+ *  of that server type is active; -5 no driver of that name, or none for that server type (the
+ *  sentence names it); -6 memory; -10 h is NULL. */
 UPOP_API int upop_set_security(upop *h, const char *properties, const char *parameters);
 
 /** GetSecurity: describes driver number driver_number (1-based) of the context selected by
  *  server ("SMTP=" or "POP="). Writes the properties string as given to SetSecurity, and the
  *  runtime info: "INUSE=TRUE|FALSE" followed by the driver's own items, GOLD-separated.
- *  Returns 0; -1 no such driver; -2 bad server keyword; -16 an output was truncated. */
+ *  Returns: 0; -1 no such driver; -2 bad server keyword; -6 memory; -10 h is NULL, or a buffer
+ *  cannot hold its first character; -16 an output was truncated. */
 UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *server,
                                char *properties, size_t properties_cap, char *runtime_info,
                                size_t runtime_info_cap);
@@ -156,64 +217,103 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
  *  SMTP: user and password must be empty (authentication is done by the security context).
  *  POP: user/password are sent with USER/PASS unless an authenticating driver was used, and
  *  only over TLS with a verified server certificate unless the option allow_plaintext is true.
- *  Returns 0; -2 SMTP: user/password given, POP: credentials refused or mailbox locked; -3
- *  already logged on; -4 time-out; -7 a mandatory driver is not supported by the server; -8
- *  the security context could not be established (TLS failure, refused authentication,
- *  protocol error, credentials refused without verified TLS); -9 network error, bad host name
- *  or an unusable TLS configuration. */
+ *  The TLS configuration (option "config" or UPOPMAIL_CONFIG) is read again here. LogonMail
+ *  discards the output that ListMail, GetMail and GetRawMail had not handed out.
+ *  Returns: 0; -2 SMTP: a user name or password was given, POP: the server refused the
+ *  credentials or the mailbox is locked, or no user name and no authenticating driver, or CR/LF
+ *  in them; -3 already logged on; -4 time-out or upop_cancel; -7 a mandatory driver is not
+ *  supported by the server; -8 the security context could not be established (TLS failure,
+ *  refused authentication, protocol error, credentials refused without verified TLS); -9 network
+ *  error, bad host name or connection string, or a TLS configuration (file, profile, options)
+ *  that is unusable, such as a configuration file that has gone since upop_set_option; -10 h is
+ *  NULL, server is neither UPOP_SMTP nor UPOP_POP, or a driver failed inside the host; -18
+ *  memory. */
 UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user,
                           const char *password);
 
 /** LogoffSMTP / LogoffMail: closes the context's drivers in reverse order, sends QUIT (which
- *  commits POP deletions) and closes the connection. Returns 0; -8 not logged on; -9 socket
- *  error (the connection is closed in every case). */
+ *  commits POP deletions) and closes the connection, which is closed in every case. LogoffMail
+ *  discards the output that ListMail, GetMail and GetRawMail had not handed out.
+ *  Returns: 0; -4 QUIT timed out; -8 not logged on; -9 QUIT was not answered or the connection
+ *  failed; -10 h is NULL, or server is neither UPOP_SMTP nor UPOP_POP; -18 memory. */
 UPOP_API int upop_disconnect(upop *h, int server);
 
 /* ------------------------------------------------------------------ composing */
 
 /** SetToList / SetCCList / SetBCCList: replaces the list of addresses ("a@b.c" or
- *  "Name <a@b.c>", GOLD or ';' separated, at most 10240 bytes). Returns 0; -12 an address
- *  contains CR or LF or is malformed; -6 too long; -18 memory. */
+ *  "Name <a@b.c>", GOLD, ';' or ',' separated, at most 10240 bytes).
+ *  Returns: 0; -2 an address is malformed or the list contains CR or LF; -6 longer than 10240
+ *  bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_to_list(upop *h, const char *list);
 UPOP_API int upop_set_cc_list(upop *h, const char *list);
 UPOP_API int upop_set_bcc_list(upop *h, const char *list);
-/** SetReplyTo / SetFrom: one address (at most 1024 bytes). Returns 0, -12, -6 or -18. */
+/** SetReplyTo / SetFrom: one address (at most 1024 bytes; "" removes it).
+ *  Returns: 0; -2 the address is malformed or contains CR or LF; -6 longer than 1024 bytes; -10
+ *  h is NULL; -18 memory. */
 UPOP_API int upop_set_reply_to(upop *h, const char *address);
 UPOP_API int upop_set_from(upop *h, const char *address);
-/** SetSubject: Unicode subject (at most 10240 bytes). Returns 0; -12 contains CR or LF. */
+/** SetSubject: Unicode subject (at most 10240 bytes).
+ *  Returns: 0; -2 contains CR or LF; -6 longer than 10240 bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_subject(upop *h, const char *subject);
-/** SetPriority: 1 (highest) to 5 (lowest); 0 removes it. Returns 0; -10 out of range. */
+/** SetPriority: 1 (highest) to 5 (lowest); 0 removes it.
+ *  Returns: 0; -2 out of range; -10 h is NULL. */
 UPOP_API int upop_set_priority(upop *h, int32_t priority);
-/** SetMessageId: the given id is used as is; NULL or "" generates
- *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>". Returns 0; -12 contains CR or LF. */
+/** SetMessageId: the given id (at most 1024 bytes) is used as is; NULL or "" generates
+ *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>".
+ *  Returns: 0; -2 contains CR or LF; -6 longer than 1024 bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_message_id(upop *h, const char *message_id);
 /** SetMessage: sets the body of one MIME type (options "MIMEType=text/plain" (default) or
- *  "MIMEType=text/html"); the same type again replaces it. Returns 0; -6 over 10240000 bytes;
- *  -10 unsupported MIME type or option. */
+ *  "MIMEType=text/html"); the same type again replaces it.
+ *  Returns: 0; -2 unsupported MIME type or option; -6 text over 10240000 bytes or options over
+ *  10240; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_message(upop *h, const char *text, const char *options);
-/** AddAttachmentFromFile / AddInlineFromFile (options MIMEType=, ContentID=). Returns 0; -13
- *  the file cannot be opened; -12 the path contains CR or LF. */
+/** AddAttachmentFromFile / AddInlineFromFile (options MIMEType=, and ContentID= for inline
+ *  objects). The file is opened and examined now, and read at Send.
+ *  Returns: 0; -2 the path or options contain CR or LF, or a bad option or value; -6 path over
+ *  1024 bytes or options over 10240; -10 h is NULL; -13 no path, or the file cannot be opened or
+ *  is not a regular file; -18 memory. */
 UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options);
 UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options);
 /** Send: transmits the composed message over the open SMTP session. Options: MaxSize=<bytes>,
- *  IgnoreRcptError=True|False. Returns 0; >0 the number of refused recipients (IgnoreRcptError);
- *  -2 every recipient refused; -6 larger than MaxSize; -8 not logged on; -9 network; -12 From
- *  or recipients missing; -15 server quota (452/552). The message is kept until ClearMail. */
+ *  IgnoreRcptError=True|False. The message is kept until ClearMail.
+ *  Returns: 0; >0 the number of refused recipients (IgnoreRcptError: the message went to the
+ *  others, upop_get_recipient_details lists them); -2 a bad option or value, an address the
+ *  server cannot take (non-ASCII without SMTPUTF8), or the server refused the sender, every
+ *  recipient, or without IgnoreRcptError any recipient (nothing was sent); -4 time-out or
+ *  upop_cancel (after the final dot the message may have been delivered); -6 larger than MaxSize
+ *  or the server's SIZE, or options over 10240 bytes; -8 not logged on; -9 network; -10 h is
+ *  NULL, the server refused DATA or the message, or the progress callback stopped it; -12 From
+ *  or every recipient missing; -13 an attachment vanished or changed since it was added; -15
+ *  server quota (452/552); -18 memory. */
 UPOP_API int upop_send(upop *h, const char *options);
 /** SendMail: the legacy one-shot plain-text send (see the reference); logs on and off around
- *  the send when no SMTP session is open. */
+ *  the send when no SMTP session is open (then server is the connection string, with the
+ *  security context of SMTP).
+ *  Returns: 0; -2 a bad header label, value or address (the sentence names the label), MailSize
+ *  negative, or the server refused the sender or a recipient; -4 time-out or upop_cancel; -6
+ *  header or attachment list over 10240 bytes, or the message larger than mail_size or the
+ *  server's SIZE; -7 a mandatory driver is not supported by the server; -8 the security context
+ *  could not be established; -9 network, bad host name or connection string, or an unusable TLS
+ *  configuration; -10 h is NULL, the server refused DATA or the message, or the progress
+ *  callback stopped it; -12 TO or FROM missing; -13 an attachment cannot be opened; -15 server
+ *  quota; -18 memory. */
 UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
                             const char *att_list, int64_t mail_size);
-/** ClearMail: forgets header fields, bodies, attachments and recipient details. Returns 0. */
+/** ClearMail: forgets header fields, bodies, attachments and recipient details.
+ *  Returns: 0; -10 h is NULL. */
 UPOP_API int upop_clear_mail(upop *h);
 
 /* ------------------------------------------------------------------ receiving */
 
 /** ListMail / ListMailX: the GOLD list of NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE, UIDL per
- *  message. Returns the number of messages, -16 (call upop_list_mail_x for the next part), -8
- *  not logged on, -9, -11; -10 the buffer cannot hold the next character (see above), or
- *  upop_list_mail_x with nothing pending: no earlier upop_list_mail output is left (it was
- *  handed out completely, there was none, or LogonMail/LogoffMail discarded it). */
+ *  message. When it does not fit, -16 and upop_list_mail_x gives the next parts, the last one
+ *  with the number of messages.
+ *  Returns: >=0 the number of messages; -4 time-out or upop_cancel; -8 not logged on; -9
+ *  network; -10 h is NULL, the buffer cannot hold the next character (see the conventions), or
+ *  upop_list_mail_x with nothing pending (no earlier upop_list_mail output is left: it was
+ *  handed out completely, there was none, or LogonMail/LogoffMail discarded it); -11 the server
+ *  refused the listing or it is beyond bounds; -16 call upop_list_mail_x for the next part; -18
+ *  memory. */
 UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap);
 UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
 /** GetMail / GetMailX: fetches message msg_nr (mail_size > 0: at most that many bytes, else -6)
@@ -223,35 +323,47 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
  *  the existing directory att_loc under a safe file name (no path, no "..", no control or device
  *  names; never overwriting: an existing name gives "name (2).ext" and warning 3; each file is
  *  created with mode 0600, readable by the user alone, whatever the umask), and att_list
- *  lists the names as written, GOLD-separated. Returns 0 or the highest warning: 1 a part could
- *  not be decoded (written as received), 2 a part could not be written (att_loc missing or empty),
- *  3 duplicate name; -6, -7 no such message, -8 not logged on, -9, -11, -17 the text's charset is
- *  not supported (nothing written), -16 an output did not fit: call upop_get_mail_x for the next
- *  parts of all three outputs until it returns the final status; -10 a buffer cannot hold its
- *  output's next character, or upop_get_mail_x with no earlier upop_get_mail output pending. */
+ *  lists the names as written, GOLD-separated. When an output does not fit, -16:
+ *  upop_get_mail_x gives the next parts of all three outputs, the last ones with the final
+ *  status (and the warnings' sentence).
+ *  Returns: 0; 1 warning: a part could not be decoded (written as received); 2 warning: a part
+ *  could not be written (att_loc missing or empty); 3 warning: duplicate name; -4 time-out or
+ *  upop_cancel; -6 larger than mail_size; -7 no such message; -8 not logged on; -9 network;
+ *  -10 h is NULL, a buffer cannot hold its output's next character, upop_get_mail_x with no
+ *  earlier upop_get_mail output pending, or the progress callback stopped it; -11 the server
+ *  refused the message or it is beyond the parser's bounds; -16 an output did not fit: call
+ *  upop_get_mail_x; -17 the text's charset is not supported (nothing written); -18 memory. */
 UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size,
                            char *header_list, size_t header_cap, char *text, size_t text_cap,
                            char *att_list, size_t att_cap);
 UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text,
                              size_t text_cap, char *att_list, size_t att_cap);
 /** GetRawMail / GetRawMailX: the message as the server sends it (CRLF lines, dot-unstuffed,
- *  terminator removed), unconverted; -16 continues with upop_get_raw_mail_x. Returns 0, -6
- *  larger than mail_size (> 0), -7 no such message, -8 not logged on, -9, -11; -10 the buffer
- *  cannot hold the next character, or upop_get_raw_mail_x with no earlier output pending. */
+ *  terminator removed), unconverted; -16 continues with upop_get_raw_mail_x.
+ *  Returns: 0; -4 time-out or upop_cancel; -6 larger than mail_size (> 0); -7 no such message;
+ *  -8 not logged on; -9 network; -10 h is NULL, the buffer cannot hold the next character,
+ *  upop_get_raw_mail_x with no earlier output pending, or the progress callback stopped it; -11
+ *  the server refused RETR; -16 call upop_get_raw_mail_x for the next part; -18 memory. */
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap);
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap);
 /** DeleteMail: sends DELE; the server removes the message at LogoffMail (QUIT), not when the
- *  connection is lost. Returns 0, -7 no such message, -8 not logged on, -9. */
+ *  connection is lost.
+ *  Returns: 0; -4 time-out or upop_cancel; -7 no such message; -8 not logged on; -9 network;
+ *  -10 h is NULL; -18 memory. */
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr);
 
 /* ------------------------------------------------------------------ diagnostics */
 
-/** GetSMTPResponse: the last SMTP reply (code and text; 0 and "" when there was none).
- *  Returns 0; -16 truncated; -10 bad argument. */
+/** GetSMTPResponse: the last reply of the last SMTP exchange (LogonSMTP, LogoffSMTP, Send,
+ *  SendMail): code and text, 0 and "" when there was none. reply_code may be NULL.
+ *  Returns: 0; -10 h is NULL, or the buffer cannot hold the first character; -16 the text was
+ *  truncated; -18 memory. */
 UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_message, size_t cap);
 
 /** GetRecipientDetails: for the last Send, per refused address of To/Cc/Bcc the items
- *  "address=code" and the reply text, GOLD-separated. Returns 0; -16 truncated. */
+ *  "address=code" and the reply text, GOLD-separated.
+ *  Returns: 0; -10 h is NULL, or a buffer cannot hold its first character; -16 truncated; -18
+ *  memory. */
 UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *cc, size_t cc_cap,
                                         char *bcc, size_t bcc_cap);
 
@@ -274,27 +386,31 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     once: a missing, unreadable or invalid file is -2. It is read again at
  *                     each connect, where a file that has become unusable is -9 (upop_connect).
  *                     Its errors name options and positions, never values.
- *  Returns 0; -2 unknown option or bad value (the sentence says which). */
+ *  Returns: 0; -2 unknown option or bad value (the sentence says which); -10 h is NULL; -18
+ *  memory. */
 UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
 
 /** Protocol trace: every line sent ('>'), received ('<') and every event ('*'), with secrets
  *  redacted before the callback sees them. server is UPOP_SMTP or UPOP_POP. The line has no
- *  CRLF and is valid only during the call. fn NULL switches the trace off. The environment
+ *  CRLF, is valid UTF-8 with control characters escaped (as in sentences), and is valid only
+ *  during the call. fn NULL switches the trace off. The environment
  *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle: the file is
  *  created with mode 0600 and never opened through a symbolic link; the variable is ignored in
- *  set-uid and set-gid programs. */
+ *  set-uid and set-gid programs.
+ *  Returns: 0; -10 h is NULL. */
 typedef void (*upop_trace_fn)(void *user, int server, char direction, const char *line);
 UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user);
 
 /** Progress of Send / GetMail / GetRawMail in bytes (total 0 when unknown); a non-zero return
- *  from fn cancels the operation (-10). */
+ *  from fn cancels the operation (-10). fn NULL switches it off.
+ *  Returns: 0; -10 h is NULL. */
 typedef int (*upop_progress_fn)(void *user, int64_t done, int64_t total);
 UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user);
 
 /** Callable from any thread: the blocking call in progress on h returns promptly with -4 and
  *  closes its connection. When no call is blocking, the next blocking call on h is the one that
- *  ends; a cancellation is consumed by the call it ended. Returns 0; -10 h is NULL (the sentence
- *  is upop_last_error(NULL)). */
+ *  ends; a cancellation is consumed by the call it ended.
+ *  Returns: 0; -10 h is NULL (the sentence is upop_last_error(NULL)). */
 UPOP_API int upop_cancel(upop *h);
 
 /* ------------------------------------------------------------------ driver registry */
@@ -305,9 +421,10 @@ UPOP_API int upop_cancel(upop *h);
  *  listed as rejected; the variable is ignored in set-uid and set-gid programs), <libdir>/upopmail/
  *  drivers beside the library (resolved to an absolute path when the library is loaded, so a
  *  later chdir changes nothing), the install directory. A directory, manifest or library that
- *  group or others may write is not trusted: it is skipped and listed as rejected.
- *  Returns 0; -10 empty, relative, longer than 4096 bytes, with a control character, missing,
- *  or not a directory (the sentence is upop_last_error(NULL)). */
+ *  group or others may write is not trusted: it is skipped and listed as rejected. The sentence
+ *  of a failure is upop_last_error(NULL).
+ *  Returns: 0; -2 empty (or NULL), relative, longer than 4096 bytes, with a control character,
+ *  missing, or not a directory; -18 memory. */
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],

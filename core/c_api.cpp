@@ -329,7 +329,13 @@ UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *op
 
 UPOP_API int upop_send(upop *h, const char *options)
 {
-    return call(h, __func__, [&](upopmail::Component &c) { return c.send(str(options)); });
+    return call(h, __func__, [&](upopmail::Component &c) {
+        int refused = c.send(str(options));
+        if (refused > 0)
+            c.last_error = std::to_string(refused) + (refused == 1 ? " recipient was" : " recipients were") +
+                           " refused and left out (IgnoreRcptError); upop_get_recipient_details lists them";
+        return refused;
+    });
 }
 
 UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
