@@ -51,7 +51,7 @@ extern "C" {
 
 /** Version of the component; upop_version() returns the same as a string. */
 #define UPOP_VERSION_MAJOR 0
-#define UPOP_VERSION_MINOR 1
+#define UPOP_VERSION_MINOR 2
 #define UPOP_VERSION_PATCH 0
 /** ABI version of this header; upop_abi_version() returns the library's. */
 #define UPOP_ABI_VERSION 1
@@ -169,6 +169,11 @@ UPOP_API const char *upop_version(void);
 
 /** The ABI version of the library (UPOP_ABI_VERSION it was built with). */
 UPOP_API int upop_abi_version(void);
+
+/** A static English sentence for any status: the meaning of the code in the table above, with
+ *  the overloads per operation; a general sentence for other positive values and for codes that
+ *  are not statuses of upopmail. Never NULL. (0.2) */
+UPOP_API const char *upop_strerror(int status);
 
 /** The sentence describing the last failure on h ("" after a success), owned by the handle and
  *  valid until the next call on h. With h NULL: the sentence of the last call on this thread

@@ -492,4 +492,62 @@ UPOP_API char *upop_drivers_json(void)
 
 UPOP_API void upop_free(void *p) { std::free(p); }
 
+UPOP_API const char *upop_strerror(int status)
+{
+    // The table at the status enum of upopmail.h, in sentences.
+    switch (status) {
+    case 0: return "success";
+    case 1:
+        return "GetMail warning 1: a part could not be decoded and was written as received (Send: 1 recipient was "
+               "refused; ListMail: 1 message)";
+    case 2:
+        return "GetMail warning 2: a part could not be written into the attachment directory (Send: 2 recipients were "
+               "refused; ListMail: 2 messages)";
+    case 3:
+        return "GetMail warning 3: a file name existed already and the part was written under another (Send: 3 "
+               "recipients were refused; ListMail: 3 messages)";
+    case UPOP_E_INIT:
+        return "a security driver refused: SetSecurity: the driver rejected its parameters; GetSecurity: no such "
+               "driver number";
+    case UPOP_E_PARAM:
+        return "a value given is refused (a bad keyword, option, value, address, path, or CR/LF in a header field); "
+               "LogonMail: the server refused the credentials or the mailbox is locked; Send: the server refused "
+               "the sender or the recipients";
+    case UPOP_E_ACTIVE:
+        return "already logged on, or SetSecurity during a connection lifetime";
+    case UPOP_E_TIMEOUT: return "network time-out or cancelled: the connection is closed";
+    case UPOP_E_ENTRY: return "no security driver of that name (for that server type)";
+    case UPOP_E_SIZE:
+        return "a size limit was exceeded (an argument, or a message larger than MaxSize, MailSize or the server's "
+               "SIZE); SetSecurity, GetSecurity: memory allocation failed";
+    case UPOP_E_UNSUPPORTED:
+        return "logon: the server does not support what a mandatory security driver needs; GetMail, GetRawMail, "
+               "DeleteMail: no such message number";
+    case UPOP_E_SECURITY:
+        return "logon: the security context could not be established (TLS, authentication or a protocol error); "
+               "other session operations: not logged on";
+    case UPOP_E_NETWORK:
+        return "network error: socket error, connection lost, bad host name or connection string, unusable TLS "
+               "configuration, or the server broke the protocol";
+    case UPOP_E_MISC:
+        return "miscellaneous: a NULL handle or pointer, a bad server type, a buffer too small for the next "
+               "character, nothing pending for an _x call, stopped by the progress callback, a server reply the "
+               "operation cannot go on from, or an internal error";
+    case UPOP_E_RETRIEVAL: return "a listing or message could not be retrieved";
+    case UPOP_E_MISSING: return "the sender (From) or every recipient is missing";
+    case UPOP_E_FILE: return "a file cannot be opened or read";
+    case UPOP_E_MIME: return "MIME encoding failed";
+    case UPOP_E_QUOTA: return "the server's quota is exceeded (SMTP 452/552)";
+    case UPOP_E_MORE:
+        return "an output did not fit its buffer: a first part was written (ListMail, GetMail, GetRawMail: the _x "
+               "call gives the next part)";
+    case UPOP_E_CHARSET: return "the text's character set is not supported";
+    case UPOP_E_MEMORY: return "memory allocation failed";
+    default: break;
+    }
+    if (status > 0)
+        return "a count, not an error: Send: the number of refused recipients; ListMail: the number of messages";
+    return "not a status of upopmail (unknown code)";
+}
+
 } // extern "C"
