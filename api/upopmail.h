@@ -22,8 +22,8 @@
  *    character). A value that does not fit is cut after the last whole character that fits and
  *    the call returns UPOP_E_MORE (-16); every -16 part holds at least one character. A buffer
  *    that cannot hold the next character and the NUL (buf NULL, cap 0, or cap 1 to 4 before a
- *    longer sequence) gets UPOP_E_MISC (-10): nothing is written into any output of the call
- *    (but "" when cap > 0) and nothing is consumed, so the same _x call with a larger buffer
+ *    longer sequence) gets UPOP_E_MISC (-10): no output of the call is written (the buffers
+ *    keep what they held) and nothing is consumed, so the same _x call with a larger buffer
  *    goes on where it stopped. An output that has nothing to write may be NULL with cap 0.
  *  - Lists use the GOLD separator, the single byte 0x1B (UPOP_SEP), with Name=Value items. Lists
  *    that a person types (recipients, options, SetSecurity properties and parameters) also accept
@@ -414,7 +414,8 @@ UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user);
 
 /** Callable from any thread: the blocking call in progress on h returns promptly with -4 and
  *  closes its connection. When no call is blocking, the next blocking call on h is the one that
- *  ends; a cancellation is consumed by the call it ended.
+ *  ends; a cancellation is consumed by the call it ended. Unlike every other call it leaves
+ *  upop_last_error(h) as it was (the blocking call on another thread may be writing it).
  *  Returns: 0; -10 h is NULL (the sentence is upop_last_error(NULL)). */
 UPOP_API int upop_cancel(upop *h);
 
