@@ -261,7 +261,7 @@ UPOP_API int upop_set_from(upop *h, const char *address);
  *  Returns: 0; -2 contains CR or LF; -6 longer than 10240 bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_subject(upop *h, const char *subject);
 /** SetPriority: 1 (highest) to 5 (lowest); 0 removes it.
- *  Returns: 0; -2 out of range; -10 h is NULL. */
+ *  Returns: 0; -2 out of range; -10 h is NULL; -18 memory (for the sentence). */
 UPOP_API int upop_set_priority(upop *h, int32_t priority);
 /** SetMessageId: the given id (at most 1024 bytes) is used as is; NULL or "" generates
  *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>".
@@ -430,7 +430,7 @@ UPOP_API int upop_cancel(upop *h);
  *  group or others may write is not trusted: it is skipped and listed as rejected. The sentence
  *  of a failure is upop_last_error(NULL).
  *  Returns: 0; -2 empty (or NULL), relative, longer than 4096 bytes, with a control character,
- *  missing, or not a directory; -18 memory. */
+ *  missing, or not a directory; -10 an internal error; -18 memory. */
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],
