@@ -3,13 +3,28 @@
  *
  * Conventions (apply to every function below):
  *  - Status: 0 success, negative error, positive where the original UPOPMAIL component returns
- *    counts or warnings. The codes are overloaded per operation exactly as in the original; the
- *    UPOP_E_* names below give each code's usual meaning and every function says what it returns.
- *  - After any call on a handle, upop_last_error(h) holds a UTF-8 sentence describing the failure
- *    (empty after a success). Secrets never appear in it.
+ *    counts or warnings. Each code has one meaning (the table at the status enum below), except
+ *    where the original component gives it another per operation; the table names those
+ *    overloads too.
+ *  - Every function's comment ends with the statuses it can return, as "Returns: 0; -2 ...;
+ *    -8 ..." (items separated by ';', each starting with its status, or ">0" / ">=0" for a
+ *    count). tests/abi/misuse_test.cpp checks the library against these clauses.
+ *  - After any call on a handle, upop_last_error(h) holds a sentence describing the failure
+ *    (empty after a success; also set for -16 and for the positive warnings of Send and
+ *    GetMail). Sentences are valid UTF-8 without control characters: bytes of the caller's or a
+ *    server's that are not UTF-8 show as \xHH, control characters as \r, \n, \t, \xHH or
+ *    \u00HH. Secrets never appear in them. upop_strerror(status) gives the general meaning.
+ *  - Every function that takes a handle returns -10 (UPOP_E_MISC) for a NULL handle, and
+ *    upop_last_error(NULL) then names the function.
  *  - Strings in are UTF-8 and NUL-terminated; NULL is treated as "". Strings out are written into
  *    a caller buffer (buf, cap), always NUL-terminated when cap > 0 and never split inside a UTF-8
- *    sequence. A value that does not fit is truncated and the call returns UPOP_E_MORE (-16).
+ *    sequence (a byte that starts no well-formed sequence, as raw mail may hold, counts as one
+ *    character). A value that does not fit is cut after the last whole character that fits and
+ *    the call returns UPOP_E_MORE (-16); every -16 part holds at least one character. A buffer
+ *    that cannot hold the next character and the NUL (buf NULL, cap 0, or cap 1 to 4 before a
+ *    longer sequence) gets UPOP_E_MISC (-10): no output of the call is written (the buffers
+ *    keep what they held) and nothing is consumed, so the same _x call with a larger buffer
+ *    goes on where it stopped. An output that has nothing to write may be NULL with cap 0.
  *  - Lists use the GOLD separator, the single byte 0x1B (UPOP_SEP), with Name=Value items. Lists
  *    that a person types (recipients, options, SetSecurity properties and parameters) also accept
  *    ';' as separator; driver parameters also accept a JSON object.
@@ -36,7 +51,7 @@ extern "C" {
 
 /** Version of the component; upop_version() returns the same as a string. */
 #define UPOP_VERSION_MAJOR 0
-#define UPOP_VERSION_MINOR 1
+#define UPOP_VERSION_MINOR 2
 #define UPOP_VERSION_PATCH 0
 /** ABI version of this header; upop_abi_version() returns the library's. */
 #define UPOP_ABI_VERSION 1
@@ -54,32 +69,81 @@ enum { UPOP_SMTP = 1, UPOP_POP = 2 };
 #define UPOP_REPLY_MAX 512
 #define UPOP_DETAILS_MAX 102400
 
-/** Status codes (original meaning per operation in brackets). */
+/* Status codes. One meaning per code; "orig:" marks what the original component fixes for an
+ * operation, where it gives the code another meaning (an overload) or names the case itself.
+ * upop_strerror(status) returns this meaning as a sentence.
+ *
+ *  >0   counts and warnings. Send: the number of refused recipients (IgnoreRcptError; the message
+ *       went to the others). ListMail: the number of messages (>= 0, so 0 too). GetMail: warning
+ *       1 a part could not be decoded, 2 a part could not be written, 3 a duplicate file name
+ *       (the message was retrieved).
+ *   0   UPOP_OK             success.
+ *  -1   UPOP_E_INIT         a security driver refused: SetSecurity: the driver rejected its
+ *                           parameters (orig) · GetSecurity: no such driver number (orig).
+ *                           (orig GetMail: "charset not supported" is -17 here.)
+ *  -2   UPOP_E_PARAM        a value the caller gave is refused: a bad keyword, option, value,
+ *                           address, path, or CR/LF in a header field (orig: SetSecurity and
+ *                           GetSecurity keywords, LogonSMTP given a user or password, SendMail's
+ *                           invalid To/From). Overloads (orig): LogonMail: the server refused the
+ *                           credentials or the mailbox is locked · Send: the server refused the
+ *                           sender or the recipients (nothing was sent).
+ *  -3   UPOP_E_ACTIVE       already logged on (orig) · SetSecurity: a connection lifetime of
+ *                           that server type is active (orig).
+ *  -4   UPOP_E_TIMEOUT      a network time-out, or upop_cancel: the connection is closed.
+ *                           (orig SetSecurity "no access to Uniface": not returned.)
+ *  -5   UPOP_E_ENTRY        SetSecurity: no driver of that name, or none for that server type
+ *                           (orig). (orig LogonMail "initialisation error": not returned.)
+ *  -6   UPOP_E_SIZE         a size limit exceeded: an argument longer than its limit, a message
+ *                           larger than MaxSize, MailSize or the server's SIZE (orig: Send,
+ *                           SendMail, GetMail, GetRawMail). Overload (orig): SetSecurity and
+ *                           GetSecurity: memory allocation failed.
+ *  -7   UPOP_E_UNSUPPORTED  logon (LogonSMTP, LogonMail, SendMail): the server lacks what a
+ *                           mandatory driver needs (orig) · GetMail, GetRawMail, DeleteMail: no
+ *                           such message number (orig).
+ *  -8   UPOP_E_SECURITY     logon (LogonSMTP, LogonMail, SendMail): the security context could
+ *                           not be established: TLS, authentication or a protocol error (orig)
+ *                           · every other session operation: not logged on (orig).
+ *  -9   UPOP_E_NETWORK      the network: socket error, connection lost, bad host name or
+ *                           connection string, a TLS configuration unusable at logon, a server
+ *                           that broke the protocol (at logon that is -8).
+ *  -10  UPOP_E_MISC         misuse no data can cause: a NULL handle or pointer, a server type
+ *                           other than UPOP_SMTP/UPOP_POP, a buffer that cannot hold the next
+ *                           character, an _x call with nothing pending; also a stop by the
+ *                           progress callback, a server reply the operation cannot go on from
+ *                           (Send: DATA or the message refused), an internal error (orig:
+ *                           "miscellaneous").
+ *  -11  UPOP_E_RETRIEVAL    a listing or message could not be retrieved: the server refused it,
+ *                           or it is beyond the parser's bounds.
+ *  -12  UPOP_E_MISSING      Send, SendMail: From or every recipient missing (orig).
+ *  -13  UPOP_E_FILE         a file cannot be opened or read: an attachment at AddAttachment,
+ *                           AddInline, SendMail, or at Send when it vanished or changed since.
+ *  -14  UPOP_E_MIME         (orig: MIME encoding failed; not returned by this implementation.)
+ *  -15  UPOP_E_QUOTA        the server's quota is exceeded (SMTP 452/552).
+ *  -16  UPOP_E_MORE         an output did not fit its buffer: a first part was written; ListMail,
+ *                           GetMail, GetRawMail continue with their _x call.
+ *  -17  UPOP_E_CHARSET      GetMail: the text's character set is not supported.
+ *  -18  UPOP_E_MEMORY       memory allocation failed (-6 in SetSecurity and GetSecurity).
+ */
 enum {
     UPOP_OK = 0,
-    UPOP_E_INIT = -1,          /* SetSecurity: driver rejected its parameters; GetSecurity: no such driver;
-                                  GetMail: charset not supported */
-    UPOP_E_PARAM = -2,         /* LogonSMTP: user/password given; LogonMail: credentials refused or
-                                  mailbox locked; SetSecurity: bad property; Send: every recipient
-                                  refused; set_option: unknown option or bad value */
-    UPOP_E_ACTIVE = -3,        /* already logged on; SetSecurity during a connection lifetime */
-    UPOP_E_TIMEOUT = -4,       /* network time-out or cancelled (connection closed) */
-    UPOP_E_ENTRY = -5,         /* SetSecurity: no driver of that name; LogonMail: initialisation */
-    UPOP_E_SIZE = -6,          /* size limit exceeded */
-    UPOP_E_UNSUPPORTED = -7,   /* logon: server lacks what a mandatory driver needs;
-                                  GetMail/GetRawMail/DeleteMail: invalid message number */
-    UPOP_E_SECURITY = -8,      /* logon: security context could not be established;
-                                  any other session operation: not logged on */
-    UPOP_E_NETWORK = -9,       /* socket error, connection lost or bad host name */
-    UPOP_E_MISC = -10,         /* miscellaneous error (bad argument, protocol error) */
-    UPOP_E_RETRIEVAL = -11,    /* message retrieval failed */
-    UPOP_E_MISSING = -12,      /* From or every recipient list missing; header injection refused */
-    UPOP_E_FILE = -13,         /* file cannot be opened */
-    UPOP_E_MIME = -14,         /* MIME encoding failed */
-    UPOP_E_QUOTA = -15,        /* server quota exceeded (SMTP 452/552) */
-    UPOP_E_MORE = -16,         /* output truncated: call the _x variant for the rest */
-    UPOP_E_CHARSET = -17,      /* unsupported character set */
-    UPOP_E_MEMORY = -18        /* memory allocation failed */
+    UPOP_E_INIT = -1,
+    UPOP_E_PARAM = -2,
+    UPOP_E_ACTIVE = -3,
+    UPOP_E_TIMEOUT = -4,
+    UPOP_E_ENTRY = -5,
+    UPOP_E_SIZE = -6,
+    UPOP_E_UNSUPPORTED = -7,
+    UPOP_E_SECURITY = -8,
+    UPOP_E_NETWORK = -9,
+    UPOP_E_MISC = -10,
+    UPOP_E_RETRIEVAL = -11,
+    UPOP_E_MISSING = -12,
+    UPOP_E_FILE = -13,
+    UPOP_E_MIME = -14,
+    UPOP_E_QUOTA = -15,
+    UPOP_E_MORE = -16,
+    UPOP_E_CHARSET = -17,
+    UPOP_E_MEMORY = -18
 };
 /* Aliases for the overloaded codes. */
 #define UPOP_E_NOT_LOGGED_ON UPOP_E_SECURITY
@@ -90,12 +154,16 @@ typedef struct upop upop; /**< one component instance */
 
 /* ------------------------------------------------------------------ lifecycle */
 
-/** Creates a component instance into *out. Returns 0, or UPOP_E_MEMORY / UPOP_E_MISC (out NULL).
- *  The handle is owned by the caller and released with upop_destroy. */
+/** Creates a component instance into *out (NULL on failure). The handle is owned by the caller
+ *  and released with upop_destroy. The sentence of a failure is upop_last_error(NULL).
+ *  Returns: 0; -10 out is NULL, or the system refused a resource (an event descriptor); -18
+ *  memory. */
 UPOP_API int upop_create(upop **out);
 
-/** Logs off both sessions (QUIT), closes the drivers of both contexts in reverse order (errors
- *  ignored), wipes secrets and frees the handle. NULL is ignored. */
+/** Logs off both sessions (QUIT, which commits POP deletions; each bounded by timeout_ms),
+ *  closes the drivers of both contexts in reverse order, wipes secrets and frees the handle.
+ *  Failures cannot be reported any more: the trace shows a QUIT that was not confirmed. Use
+ *  upop_disconnect first to learn whether POP deletions were committed. NULL is ignored. */
 UPOP_API void upop_destroy(upop *h);
 
 /** "MAJOR.MINOR.PATCH" of the library; a static string. */
@@ -104,9 +172,17 @@ UPOP_API const char *upop_version(void);
 /** The ABI version of the library (UPOP_ABI_VERSION it was built with). */
 UPOP_API int upop_abi_version(void);
 
-/** The sentence describing the last failure on h ("" after a success, or for a NULL handle the
- *  last failure of upop_create or upop_registry_add_path on this thread). Owned by the handle;
- *  valid until the next call on h. */
+/** A static English sentence for any status: the meaning of the code in the table above, with
+ *  the overloads per operation; a general sentence for other positive values and for codes that
+ *  are not statuses of upopmail. Never NULL. (0.2) */
+UPOP_API const char *upop_strerror(int status);
+
+/** The sentence describing the last failure on h ("" after a success), owned by the handle and
+ *  valid until the next call on h. With h NULL: the sentence of the last call on this thread
+ *  that had no handle to keep it (upop_create, upop_registry_add_path, or any function given a
+ *  NULL handle, which the sentence names), "" when that call succeeded, and a sentence that
+ *  begins "no handle" when the thread made no such call yet; valid until the next such call on
+ *  this thread. Never NULL; always valid UTF-8 without control characters. */
 UPOP_API const char *upop_last_error(const upop *h);
 
 /* ------------------------------------------------------------------ security context */
@@ -124,15 +200,18 @@ UPOP_API const char *upop_last_error(const upop *h);
  *  verify_server=ignore with a problem found)
  *  they are refused (-8 at connect) unless their parameters say allow_plaintext=true.
  *  The first SetSecurity after a connection lifetime starts a new context.
- *  Returns 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
- *  properties; -3 a connection lifetime of that server type is active; -5 no driver of that
- *  name (the sentence names it); -6 memory. On failure the context is unchanged. */
+ *  On failure the context is unchanged.
+ *  Returns: 0; -1 the driver rejected its parameters (the sentence names the key); -2 bad
+ *  properties (unknown server type or keyword, longer than 255 bytes); -3 a connection lifetime
+ *  of that server type is active; -5 no driver of that name, or none for that server type (the
+ *  sentence names it); -6 memory; -10 h is NULL. */
 UPOP_API int upop_set_security(upop *h, const char *properties, const char *parameters);
 
 /** GetSecurity: describes driver number driver_number (1-based) of the context selected by
  *  server ("SMTP=" or "POP="). Writes the properties string as given to SetSecurity, and the
  *  runtime info: "INUSE=TRUE|FALSE" followed by the driver's own items, GOLD-separated.
- *  Returns 0; -1 no such driver; -2 bad server keyword; -16 an output was truncated. */
+ *  Returns: 0; -1 no such driver; -2 bad server keyword; -6 memory; -10 h is NULL, or a buffer
+ *  cannot hold its first character; -16 an output was truncated. */
 UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *server,
                                char *properties, size_t properties_cap, char *runtime_info,
                                size_t runtime_info_cap);
@@ -145,62 +224,117 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
  *  SMTP: user and password must be empty (authentication is done by the security context).
  *  POP: user/password are sent with USER/PASS unless an authenticating driver was used, and
  *  only over TLS with a verified server certificate unless the option allow_plaintext is true.
- *  Returns 0; -2 SMTP: user/password given, POP: credentials refused or mailbox locked; -3
- *  already logged on; -4 time-out; -7 a mandatory driver is not supported by the server; -8
- *  the security context could not be established (TLS failure, refused authentication,
- *  protocol error, credentials refused without verified TLS); -9 network error, bad host name
- *  or an unusable TLS configuration. */
+ *  The TLS configuration (option "config" or UPOPMAIL_CONFIG) is read again here. LogonMail
+ *  discards the output that ListMail, GetMail and GetRawMail had not handed out.
+ *  Returns: 0; -2 SMTP: a user name or password was given, POP: the server refused the
+ *  credentials or the mailbox is locked, or no user name and no authenticating driver, or CR/LF
+ *  in them; -3 already logged on; -4 time-out or upop_cancel; -7 a mandatory driver is not
+ *  supported by the server; -8 the security context could not be established (TLS failure,
+ *  refused authentication, protocol error, credentials refused without verified TLS); -9 network
+ *  error, bad host name or connection string, or a TLS configuration (file, profile, options)
+ *  that is unusable, such as a configuration file that has gone since upop_set_option; -10 h is
+ *  NULL, server is neither UPOP_SMTP nor UPOP_POP, or a driver failed inside the host; -18
+ *  memory. */
 UPOP_API int upop_connect(upop *h, int server, const char *connection, const char *user,
                           const char *password);
 
 /** LogoffSMTP / LogoffMail: closes the context's drivers in reverse order, sends QUIT (which
- *  commits POP deletions) and closes the connection. Returns 0; -8 not logged on; -9 socket
- *  error (the connection is closed in every case). */
+ *  commits POP deletions) and closes the connection, which is closed in every case. LogoffMail
+ *  discards the output that ListMail, GetMail and GetRawMail had not handed out. 0 means the
+ *  server confirmed QUIT (SMTP 221, POP3 +OK); for POP the deletions of the session are then
+ *  committed.
+ *  Returns: 0; -8 not logged on; -9 QUIT was not confirmed: no answer within timeout_ms, the
+ *  connection lost, upop_cancel, or a refusal (POP: the deletions were not confirmed and the
+ *  messages may still be in the mailbox); -10 h is NULL, or server is neither UPOP_SMTP nor
+ *  UPOP_POP; -18 memory. */
 UPOP_API int upop_disconnect(upop *h, int server);
 
 /* ------------------------------------------------------------------ composing */
 
 /** SetToList / SetCCList / SetBCCList: replaces the list of addresses ("a@b.c" or
- *  "Name <a@b.c>", GOLD or ';' separated, at most 10240 bytes). Returns 0; -12 an address
- *  contains CR or LF or is malformed; -6 too long; -18 memory. */
+ *  "Name <a@b.c>", GOLD, ';' or ',' separated, at most 10240 bytes).
+ *  Returns: 0; -2 an address is malformed or the list contains CR or LF; -6 longer than 10240
+ *  bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_to_list(upop *h, const char *list);
 UPOP_API int upop_set_cc_list(upop *h, const char *list);
 UPOP_API int upop_set_bcc_list(upop *h, const char *list);
-/** SetReplyTo / SetFrom: one address (at most 1024 bytes). Returns 0, -12, -6 or -18. */
+/** SetReplyTo / SetFrom: one address (at most 1024 bytes; "" removes it).
+ *  Returns: 0; -2 the address is malformed or contains CR or LF; -6 longer than 1024 bytes; -10
+ *  h is NULL; -18 memory. */
 UPOP_API int upop_set_reply_to(upop *h, const char *address);
 UPOP_API int upop_set_from(upop *h, const char *address);
-/** SetSubject: Unicode subject (at most 10240 bytes). Returns 0; -12 contains CR or LF. */
+/** SetSubject: Unicode subject (at most 10240 bytes).
+ *  Returns: 0; -2 contains CR or LF; -6 longer than 10240 bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_subject(upop *h, const char *subject);
-/** SetPriority: 1 (highest) to 5 (lowest); 0 removes it. Returns 0; -10 out of range. */
+/** SetPriority: 1 (highest) to 5 (lowest); 0 removes it.
+ *  Returns: 0; -2 out of range; -10 h is NULL; -18 memory (for the sentence). */
 UPOP_API int upop_set_priority(upop *h, int32_t priority);
-/** SetMessageId: the given id is used as is; NULL or "" generates
- *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>". Returns 0; -12 contains CR or LF. */
+/** SetMessageId: the given id (at most 1024 bytes) is used as is; NULL or "" generates
+ *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>".
+ *  Returns: 0; -2 contains CR or LF; -6 longer than 1024 bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_message_id(upop *h, const char *message_id);
 /** SetMessage: sets the body of one MIME type (options "MIMEType=text/plain" (default) or
- *  "MIMEType=text/html"); the same type again replaces it. Returns 0; -6 over 10240000 bytes;
- *  -10 unsupported MIME type or option. */
+ *  "MIMEType=text/html"); the same type again replaces it.
+ *  Returns: 0; -2 unsupported MIME type or option; -6 text over 10240000 bytes or options over
+ *  10240; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_message(upop *h, const char *text, const char *options);
-/** AddAttachmentFromFile / AddInlineFromFile (options MIMEType=, ContentID=). Returns 0; -13
- *  the file cannot be opened; -12 the path contains CR or LF. */
+/** AddAttachmentFromFile / AddInlineFromFile (options MIMEType=, and ContentID= for inline
+ *  objects). The file is opened and examined now, and read at Send.
+ *  Returns: 0; -2 the path or options contain CR or LF, or a bad option or value; -6 path over
+ *  1024 bytes or options over 10240; -10 h is NULL; -13 no path, or the file cannot be opened or
+ *  is not a regular file; -18 memory. */
 UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options);
 UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options);
 /** Send: transmits the composed message over the open SMTP session. Options: MaxSize=<bytes>,
- *  IgnoreRcptError=True|False. Returns 0; >0 the number of refused recipients (IgnoreRcptError);
- *  -2 every recipient refused; -6 larger than MaxSize; -8 not logged on; -9 network; -12 From
- *  or recipients missing; -15 server quota (452/552). The message is kept until ClearMail. */
+ *  IgnoreRcptError=True|False. The message is kept until ClearMail.
+ *  Integrity: attachments and inline files must be what they were at AddAttachment/AddInline
+ *  (size and modification time, checked before MAIL FROM and again while the data streams).
+ *  Any failure after the server's 354 (a file that vanished or changed, a network error, the
+ *  low-speed rule, the progress callback) closes the connection before the final dot: nothing
+ *  is delivered, the sentence says so, and the session is over (the next call returns -8 at
+ *  once). Once the final dot is written, upop_cancel no longer abandons the server's verdict: it
+ *  is awaited up to timeout_ms (RFC 5321 4.5.3.2); without it Send returns -4 (or -9) with a
+ *  sentence saying the message MAY HAVE BEEN DELIVERED: check before sending it again.
+ *  Returns: 0; >0 the number of refused recipients (IgnoreRcptError: the message went to the
+ *  others, upop_get_recipient_details lists them); -2 a bad option or value, an address the
+ *  server cannot take (non-ASCII without SMTPUTF8), or the server refused the sender, every
+ *  recipient, or without IgnoreRcptError any recipient (nothing was sent); -4 time-out or
+ *  upop_cancel (after the final dot the message may have been delivered); -6 larger than MaxSize
+ *  or the server's SIZE, or options over 10240 bytes; -8 not logged on; -9 network; -10 h is
+ *  NULL, the server refused DATA or the message, or the progress callback stopped it; -12 From
+ *  or every recipient missing; -13 an attachment vanished or changed since it was added; -15
+ *  server quota (452/552); -18 memory. */
 UPOP_API int upop_send(upop *h, const char *options);
 /** SendMail: the legacy one-shot plain-text send (see the reference); logs on and off around
- *  the send when no SMTP session is open. */
+ *  the send when no SMTP session is open (then server is the connection string, with the
+ *  security context of SMTP).
+ *  Returns: 0; -2 a bad header label, value or address (the sentence names the label), MailSize
+ *  negative, or the server refused the sender or a recipient; -4 time-out or upop_cancel; -6
+ *  header or attachment list over 10240 bytes, or the message larger than mail_size or the
+ *  server's SIZE; -7 a mandatory driver is not supported by the server; -8 the security context
+ *  could not be established; -9 network, bad host name or connection string, or an unusable TLS
+ *  configuration; -10 h is NULL, the server refused DATA or the message, or the progress
+ *  callback stopped it; -12 TO or FROM missing; -13 an attachment cannot be opened; -15 server
+ *  quota; -18 memory. */
 UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
                             const char *att_list, int64_t mail_size);
-/** ClearMail: forgets header fields, bodies, attachments and recipient details. Returns 0. */
+/** ClearMail: forgets header fields, bodies, attachments and recipient details.
+ *  Returns: 0; -10 h is NULL. */
 UPOP_API int upop_clear_mail(upop *h);
 
 /* ------------------------------------------------------------------ receiving */
 
 /** ListMail / ListMailX: the GOLD list of NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE, UIDL per
- *  message. Returns the number of messages, -16 (call upop_list_mail_x for the next part), -8
- *  not logged on, -9, -11. */
+ *  message. FROM, SUBJECT, DATE and PRIORITY come from TOP n 0; on a server without TOP (it is
+ *  optional in RFC 1939: CAPA does not list it, or the server refuses it) every message is still
+ *  listed, with those fields empty and PRIORITY as for a message without one. When it does not fit, -16 and upop_list_mail_x gives the next parts, the last one
+ *  with the number of messages.
+ *  Returns: >=0 the number of messages; -4 time-out or upop_cancel; -8 not logged on; -9
+ *  network; -10 h is NULL, the buffer cannot hold the next character (see the conventions), or
+ *  upop_list_mail_x with nothing pending (no earlier upop_list_mail output is left: it was
+ *  handed out completely, there was none, or LogonMail/LogoffMail discarded it); -11 the server
+ *  refused the listing or it is beyond bounds; -16 call upop_list_mail_x for the next part; -18
+ *  memory. */
 UPOP_API int upop_list_mail(upop *h, char *list_info, size_t cap);
 UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
 /** GetMail / GetMailX: fetches message msg_nr (mail_size > 0: at most that many bytes, else -6)
@@ -210,33 +344,50 @@ UPOP_API int upop_list_mail_x(upop *h, char *list_info, size_t cap);
  *  the existing directory att_loc under a safe file name (no path, no "..", no control or device
  *  names; never overwriting: an existing name gives "name (2).ext" and warning 3; each file is
  *  created with mode 0600, readable by the user alone, whatever the umask), and att_list
- *  lists the names as written, GOLD-separated. Returns 0 or the highest warning: 1 a part could
- *  not be decoded (written as received), 2 a part could not be written (att_loc missing or empty),
- *  3 duplicate name; -6, -7 no such message, -8 not logged on, -9, -11, -17 the text's charset is
- *  not supported (nothing written), -16 an output did not fit: call upop_get_mail_x for the next
- *  parts of all three outputs until it returns the final status. */
+ *  lists the names as written, GOLD-separated. When an output does not fit, -16:
+ *  upop_get_mail_x gives the next parts of all three outputs, the last ones with the final
+ *  status (and the warnings' sentence).
+ *  Returns: 0; 1 warning: a part could not be decoded (written as received); 2 warning: a part
+ *  could not be written (att_loc missing or empty); 3 warning: duplicate name; -4 time-out or
+ *  upop_cancel; -6 larger than mail_size; -7 no such message; -8 not logged on; -9 network;
+ *  -10 h is NULL, a buffer cannot hold its output's next character, upop_get_mail_x with no
+ *  earlier upop_get_mail output pending, or the progress callback stopped it; -11 the server
+ *  refused the message or it is beyond the parser's bounds; -16 an output did not fit: call
+ *  upop_get_mail_x; -17 the text's charset is not supported (nothing written); -18 memory. */
 UPOP_API int upop_get_mail(upop *h, int32_t msg_nr, const char *att_loc, int64_t mail_size,
                            char *header_list, size_t header_cap, char *text, size_t text_cap,
                            char *att_list, size_t att_cap);
 UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char *text,
                              size_t text_cap, char *att_list, size_t att_cap);
 /** GetRawMail / GetRawMailX: the message as the server sends it (CRLF lines, dot-unstuffed,
- *  terminator removed), unconverted; -16 continues with upop_get_raw_mail_x. Returns 0, -6
- *  larger than mail_size (> 0), -7 no such message, -8 not logged on, -9, -11. */
+ *  terminator removed), unconverted; -16 continues with upop_get_raw_mail_x.
+ *  Returns: 0; -4 time-out or upop_cancel; -6 larger than mail_size (> 0); -7 no such message;
+ *  -8 not logged on; -9 network; -10 h is NULL, the buffer cannot hold the next character,
+ *  upop_get_raw_mail_x with no earlier output pending, or the progress callback stopped it; -11
+ *  the server refused RETR; -16 call upop_get_raw_mail_x for the next part; -18 memory. */
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap);
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap);
 /** DeleteMail: sends DELE; the server removes the message at LogoffMail (QUIT), not when the
- *  connection is lost. Returns 0, -7 no such message, -8 not logged on, -9. */
+ *  connection is lost.
+ *  Returns: 0; -4 time-out or upop_cancel; -7 no such message; -8 not logged on; -9 network;
+ *  -10 h is NULL; -18 memory. */
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr);
 
 /* ------------------------------------------------------------------ diagnostics */
 
-/** GetSMTPResponse: the last SMTP reply (code and text; 0 and "" when there was none).
- *  Returns 0; -16 truncated; -10 bad argument. */
+/** GetSMTPResponse: the last reply of the last SMTP exchange (LogonSMTP, LogoffSMTP, Send,
+ *  SendMail): code and text, 0 and "" when there was none. After a failed Send it is that
+ *  Send's last reply (for refused recipients the first refusal), never an earlier exchange's.
+ *  The lines of a multi-line reply are joined by '\n'; other control characters the server sent
+ *  are removed. reply_code may be NULL.
+ *  Returns: 0; -10 h is NULL, or the buffer cannot hold the first character; -16 the text was
+ *  truncated; -18 memory. */
 UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_message, size_t cap);
 
 /** GetRecipientDetails: for the last Send, per refused address of To/Cc/Bcc the items
- *  "address=code" and the reply text, GOLD-separated. Returns 0; -16 truncated. */
+ *  "address=code" and the reply text, GOLD-separated.
+ *  Returns: 0; -10 h is NULL, or a buffer cannot hold its first character; -16 truncated; -18
+ *  memory. */
 UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *cc, size_t cc_cap,
                                         char *bcc, size_t bcc_cap);
 
@@ -265,28 +416,36 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
  *                     original option string ("verify_server=yes, ca_certificate=ca.pem").
  *                     Give a client_key_password in the JSON object form: in the option
- *                     string a value cannot contain ','. The file is read at each connect;
- *                     its errors (-9) name options and positions, never values.
- *  Returns 0; -2 unknown option or bad value (the sentence says which). */
+ *                     string a value cannot contain ','. The file is read and checked at
+ *                     once: a missing, unreadable or invalid file is -2. It is read again at
+ *                     each connect, where a file that has become unusable is -9 (upop_connect).
+ *                     Its errors name options and positions, never values.
+ *  Returns: 0; -2 unknown option or bad value (the sentence says which); -10 h is NULL; -18
+ *  memory. */
 UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
 
 /** Protocol trace: every line sent ('>'), received ('<') and every event ('*'), with secrets
  *  redacted before the callback sees them. server is UPOP_SMTP or UPOP_POP. The line has no
- *  CRLF and is valid only during the call. fn NULL switches the trace off. The environment
+ *  CRLF, is valid UTF-8 with control characters escaped (as in sentences), and is valid only
+ *  during the call. fn NULL switches the trace off. The environment
  *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle: the file is
  *  created with mode 0600 and never opened through a symbolic link; the variable is ignored in
- *  set-uid and set-gid programs. */
+ *  set-uid and set-gid programs.
+ *  Returns: 0; -10 h is NULL. */
 typedef void (*upop_trace_fn)(void *user, int server, char direction, const char *line);
 UPOP_API int upop_set_trace(upop *h, upop_trace_fn fn, void *user);
 
 /** Progress of Send / GetMail / GetRawMail in bytes (total 0 when unknown); a non-zero return
- *  from fn cancels the operation (-10). */
+ *  from fn cancels the operation (-10). fn NULL switches it off.
+ *  Returns: 0; -10 h is NULL. */
 typedef int (*upop_progress_fn)(void *user, int64_t done, int64_t total);
 UPOP_API int upop_set_progress(upop *h, upop_progress_fn fn, void *user);
 
 /** Callable from any thread: the blocking call in progress on h returns promptly with -4 and
  *  closes its connection. When no call is blocking, the next blocking call on h is the one that
- *  ends; a cancellation is consumed by the call it ended. Returns 0. */
+ *  ends; a cancellation is consumed by the call it ended. Unlike every other call it leaves
+ *  upop_last_error(h) as it was (the blocking call on another thread may be writing it).
+ *  Returns: 0; -10 h is NULL (the sentence is upop_last_error(NULL)). */
 UPOP_API int upop_cancel(upop *h);
 
 /* ------------------------------------------------------------------ driver registry */
@@ -297,13 +456,16 @@ UPOP_API int upop_cancel(upop *h);
  *  listed as rejected; the variable is ignored in set-uid and set-gid programs), <libdir>/upopmail/
  *  drivers beside the library (resolved to an absolute path when the library is loaded, so a
  *  later chdir changes nothing), the install directory. A directory, manifest or library that
- *  group or others may write is not trusted: it is skipped and listed as rejected.
- *  Returns 0; -10 empty, relative, longer than 4096 bytes, with a control character, missing,
- *  or not a directory (the sentence is upop_last_error(NULL)). */
+ *  group or others may write is not trusted: it is skipped and listed as rejected. The sentence
+ *  of a failure is upop_last_error(NULL).
+ *  Returns: 0; -2 empty (or NULL), relative, longer than 4096 bytes, with a control character,
+ *  missing, or not a directory; -10 an internal error; -18 memory. */
 UPOP_API int upop_registry_add_path(const char *dir);
 
 /** What the registry found: a JSON document {"drivers":[...],"rejected":[{"file","reason"}],
- *  "paths":[...]}. The caller frees it with upop_free. NULL on memory failure. */
+ *  "paths":[...]}, always valid UTF-8: in a path, file name or reason that is not, every byte
+ *  that starts no well-formed UTF-8 sequence is shown as U+FFFD. The caller frees it with
+ *  upop_free. NULL on memory failure. */
 UPOP_API char *upop_drivers_json(void);
 
 /** Frees what the library allocated for the caller (upop_drivers_json). NULL is ignored. */

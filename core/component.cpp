@@ -9,6 +9,7 @@
 #include "mime/list.hpp"
 #include "net/endpoint.hpp"
 #include "net/tls_profile.hpp"
+#include "printable.hpp"
 
 namespace upopmail {
 
@@ -27,7 +28,7 @@ void check_size(const std::string &v, size_t max, const char *what)
 void check_no_break(const std::string &v, const char *what)
 {
     if (v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
-        throw Error(UPOP_E_MISSING, std::string(what) + " contains a line break or NUL byte; refused (header injection)");
+        throw Error(UPOP_E_PARAM, std::string(what) + " contains a line break or NUL byte; refused (header injection)");
 }
 
 class StringSource : public proto::BodySource {
@@ -89,7 +90,7 @@ void Component::set_option(const std::string &name, const std::string &value)
             v = std::stol(value, &used);
             if (used != value.size()) throw std::invalid_argument("trailing");
         } catch (...) {
-            throw Error(UPOP_E_PARAM, "the option timeout_ms needs a whole number of milliseconds, not '" + value + "'");
+            throw Error(UPOP_E_PARAM, "the option timeout_ms needs a whole number of milliseconds, not " + quote(value));
         }
         if (v < 1 || v > 86400000) throw Error(UPOP_E_PARAM, "the option timeout_ms must be between 1 and 86400000");
         timeout_ms_ = static_cast<int>(v);
@@ -106,17 +107,26 @@ void Component::set_option(const std::string &name, const std::string &value)
         low_speed_bytes_ = v;
     } else if (n == "allow_plaintext") {
         auto b = mime::parse_bool(value);
-        if (!b) throw Error(UPOP_E_PARAM, "the option allow_plaintext must be true or false, not '" + value + "'");
+        if (!b) throw Error(UPOP_E_PARAM, "the option allow_plaintext must be true or false, not " + quote(value));
         allow_plaintext_ = *b;
     } else if (n == "ehlo_domain") {
         if (value.empty() || value.find_first_of(" \t\r\n") != std::string::npos)
             throw Error(UPOP_E_PARAM, "the option ehlo_domain must be a domain or address literal without blanks");
         ehlo_domain_ = value;
     } else if (n == "config") {
-        if (!value.empty()) net::TlsConfig::load_file(value); // reports a bad file now
+        // Read and checked now (-2); read again at each connect, where a file that has become
+        // unusable since is -9 like every TLS configuration error there.
+        if (!value.empty()) {
+            try {
+                net::TlsConfig::load_file(value);
+            } catch (const Error &e) {
+                throw Error(UPOP_E_PARAM, std::string("the option config: ") + e.what());
+            }
+        }
         config_path_ = value;
     } else {
-        throw Error(UPOP_E_PARAM, "unknown option '" + name + "' (known: timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain, config)");
+        throw Error(UPOP_E_PARAM, "unknown option " + quote(name) +
+                                      " (known: timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain, config)");
     }
 }
 
@@ -275,7 +285,7 @@ void Component::set_subject(const std::string &subject)
 
 void Component::set_priority(int32_t priority)
 {
-    if (priority < 0 || priority > 5) throw Error(UPOP_E_MISC, "the priority must be 1 (highest) to 5 (lowest), or 0 for none");
+    if (priority < 0 || priority > 5) throw Error(UPOP_E_PARAM, "the priority must be 1 (highest) to 5 (lowest), or 0 for none");
     msg_.priority = priority;
 }
 
@@ -292,12 +302,13 @@ void Component::set_message(const std::string &text, const std::string &options)
     check_size(options, kListMax, "the option list");
     std::string type = "text/plain";
     for (auto &o : mime::parse_assoc(options, true)) {
-        if (!mime::iequals(o.name, "MIMEType")) throw Error(UPOP_E_MISC, "unknown SetMessage option '" + o.name + "' (only MIMEType)");
+        if (!mime::iequals(o.name, "MIMEType"))
+            throw Error(UPOP_E_PARAM, "unknown SetMessage option " + quote(o.name) + " (only MIMEType)");
         type = mime::to_lower(o.value);
     }
     if (type == "text/plain") msg_.text_plain = text;
     else if (type == "text/html") msg_.text_html = text;
-    else throw Error(UPOP_E_MISC, "SetMessage takes MIMEType text/plain or text/html, not '" + type + "'");
+    else throw Error(UPOP_E_PARAM, "SetMessage takes MIMEType text/plain or text/html, not " + quote(type));
 }
 
 void Component::clear_mail()
@@ -316,14 +327,14 @@ int Component::send(const std::string &options)
             try {
                 max_size = std::stoull(o.value);
             } catch (...) {
-                throw Error(UPOP_E_MISC, "MaxSize must be a number of bytes, not '" + o.value + "'");
+                throw Error(UPOP_E_PARAM, "MaxSize must be a number of bytes, not " + quote(o.value));
             }
         } else if (mime::iequals(o.name, "IgnoreRcptError")) {
             auto b = mime::parse_bool(o.value.empty() ? "true" : o.value);
-            if (!b) throw Error(UPOP_E_MISC, "IgnoreRcptError must be True or False, not '" + o.value + "'");
+            if (!b) throw Error(UPOP_E_PARAM, "IgnoreRcptError must be True or False, not " + quote(o.value));
             ignore_rcpt = *b;
         } else {
-            throw Error(UPOP_E_MISC, "unknown Send option '" + o.name + "' (MaxSize, IgnoreRcptError)");
+            throw Error(UPOP_E_PARAM, "unknown Send option " + quote(o.name) + " (MaxSize, IgnoreRcptError)");
         }
     }
     return transmit(msg_, max_size, ignore_rcpt);

@@ -53,11 +53,6 @@ public:
     // the plain text into att_loc; returns the warning 0..3.
     int get_mail(int32_t n, const std::string &att_loc, int64_t mail_size, std::string &headers, std::string &text,
                  std::string &atts);
-    // pending outputs of the X continuation protocol
-    std::string pending_list, pending_raw;
-    int pending_list_count = 0;
-    std::string pending_headers, pending_text, pending_atts;
-    int pending_mail_status = 0;
 
     // diagnostics
     int32_t reply_code() const { return reply_code_; }

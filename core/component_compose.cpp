@@ -11,6 +11,7 @@
 #include "error.hpp"
 #include "mime/list.hpp"
 #include "mime/mimetypes.hpp"
+#include "printable.hpp"
 #include "upopmail.h"
 
 namespace upopmail {
@@ -51,9 +52,9 @@ void Component::add_file(bool as_inline, const std::string &path, const std::str
 {
     const char *op = as_inline ? "AddInlineFromFile" : "AddAttachmentFromFile";
     if (has_break(path))
-        throw Error(UPOP_E_MISSING, std::string(op) + ": the file path contains a line break or NUL byte; refused (header injection)");
+        throw Error(UPOP_E_PARAM, std::string(op) + ": the file path contains a line break or NUL byte; refused (header injection)");
     if (has_break(options))
-        throw Error(UPOP_E_MISSING, std::string(op) + ": the option list contains a line break or NUL byte; refused (header injection)");
+        throw Error(UPOP_E_PARAM, std::string(op) + ": the option list contains a line break or NUL byte; refused (header injection)");
     if (path.empty()) throw Error(UPOP_E_FILE, std::string(op) + ": no file path given");
     if (path.size() > 1024)
         throw Error(UPOP_E_SIZE, std::string(op) + ": the file path is " + std::to_string(path.size()) +
@@ -67,17 +68,17 @@ void Component::add_file(bool as_inline, const std::string &path, const std::str
     for (auto &o : mime::parse_assoc(options, true)) {
         if (mime::iequals(o.name, "MIMEType")) {
             if (!mime::valid_mime_type(o.value))
-                throw Error(UPOP_E_MISC, std::string(op) + ": MIMEType '" + o.value + "' is not of the form type/subtype");
+                throw Error(UPOP_E_PARAM, std::string(op) + ": MIMEType " + quote(o.value) + " is not of the form type/subtype");
             part.mime_type = mime::to_lower(o.value);
         } else if (as_inline && mime::iequals(o.name, "ContentID")) {
             std::string id(mime::trim(o.value));
             if (id.size() >= 2 && id.front() == '<' && id.back() == '>') id = id.substr(1, id.size() - 2);
             if (!valid_cid(id))
-                throw Error(UPOP_E_MISC, std::string(op) + ": ContentID '" + o.value +
-                                             "' must be 1 to 250 printable ASCII characters without blanks, '<', '>', '\"' or '\\'");
+                throw Error(UPOP_E_PARAM, std::string(op) + ": ContentID " + quote(o.value) +
+                                              " must be 1 to 250 printable ASCII characters without blanks, '<', '>', '\"' or '\\'");
             part.content_id = id;
         } else {
-            throw Error(UPOP_E_MISC, std::string(op) + ": unknown option '" + o.name + "' (" +
+            throw Error(UPOP_E_PARAM, std::string(op) + ": unknown option " + quote(o.name) + " (" +
                                          (as_inline ? "MIMEType, ContentID" : "MIMEType") + ")");
         }
     }

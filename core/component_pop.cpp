@@ -43,8 +43,6 @@ void Component::connect_pop(const std::string &connection, const std::string &us
         if (v->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
             throw Error(UPOP_E_PARAM, "the user name or password contains a line break or NUL byte");
     pop_.reset();
-    pending_list.clear();
-    pending_raw.clear();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_POP);
     net::TlsConfig config = net::TlsConfig::load(config_path_);
     const net::TlsProfile &profile = config.profile(ep.profile);
@@ -93,8 +91,6 @@ void Component::disconnect_pop()
     std::string peer = pop_->wire().peer();
     pop_.reset();
     pop_ctx_.mark_used();
-    pending_list.clear();
-    pending_raw.clear();
     if (!why.empty())
         throw Error(UPOP_E_NETWORK, "the POP3 server " + peer + " did not confirm QUIT: " + why +
                                         "; the deletions of this session were not confirmed (the messages may still "

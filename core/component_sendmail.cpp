@@ -4,6 +4,7 @@
 #include "component.hpp"
 #include "error.hpp"
 #include "mime/list.hpp"
+#include "printable.hpp"
 
 namespace upopmail {
 
@@ -12,7 +13,7 @@ int Component::send_mail(const std::string &server, const std::string &header_li
 {
     if (header_list.size() > 10240 || att_list.size() > 10240)
         throw Error(UPOP_E_SIZE, "the header list and the attachment list may have at most 10240 bytes each");
-    if (mail_size < 0) throw Error(UPOP_E_MISC, "MailSize must not be negative");
+    if (mail_size < 0) throw Error(UPOP_E_PARAM, "MailSize must not be negative");
     mime::Message m;
     bool has_to = false;
     // Labels are upper case and case-sensitive, as in the original; the list is GOLD-separated.
@@ -28,19 +29,19 @@ int Component::send_mail(const std::string &server, const std::string &header_li
                 if (!mime::trim(v).empty()) m.reply_to = mime::parse_address(v);
             } else if (k == "SUBJECT") {
                 if (v.find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
-                    throw Error(UPOP_E_MISSING, "the SUBJECT contains a line break or NUL byte; refused (header injection)");
+                    throw Error(UPOP_E_PARAM, "the SUBJECT contains a line break or NUL byte; refused (header injection)");
                 m.subject = v;
             } else if (k == "PRIORITY") {
                 if (v.size() != 1 || v[0] < '1' || v[0] > '5')
-                    throw Error(UPOP_E_MISC, "PRIORITY must be 1 to 5, not '" + v + "'");
+                    throw Error(UPOP_E_PARAM, "PRIORITY must be 1 to 5, not " + quote(v));
                 m.priority = v[0] - '0';
             } else {
-                throw Error(UPOP_E_MISC, "unknown SendMail header label '" + k +
-                                             "' (TO, FROM, CC, BCC, SUBJECT, PRIORITY, REPLY; upper case)");
+                throw Error(UPOP_E_PARAM, "unknown SendMail header label " + quote(k) +
+                                              " (TO, FROM, CC, BCC, SUBJECT, PRIORITY, REPLY; upper case)");
             }
         } catch (const Error &e) {
-            // an invalid To or From address is -2 for SendMail
-            if (e.status() == UPOP_E_MISSING && (k == "TO" || k == "FROM" || k == "CC" || k == "BCC" || k == "REPLY"))
+            // an invalid address (-2, as the original's invalid To or From) names its label
+            if (e.status() == UPOP_E_PARAM && (k == "TO" || k == "FROM" || k == "CC" || k == "BCC" || k == "REPLY"))
                 throw Error(UPOP_E_PARAM, std::string("SendMail ") + k + ": " + e.what());
             throw;
         }

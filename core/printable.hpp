@@ -1,5 +1,6 @@
-// Untrusted text (server replies, file names, option values) made safe for one line of a
-// sentence or a trace: the one place that decides how control bytes are shown.
+// Untrusted text (server replies, file names, option values, caller arguments) made safe for one
+// line of a sentence or a trace: the one place that decides how control bytes and bytes that are
+// not UTF-8 are shown.
 #pragma once
 #include <cstddef>
 #include <string>
@@ -7,8 +8,12 @@
 
 namespace upopmail {
 
-// Control bytes shown as \r \n \t or \xHH (so text cannot split a line or drive a terminal);
-// printable ASCII and UTF-8 kept as they are.
+// Always valid UTF-8 without control characters, so that text can neither split a line, drive a
+// terminal, nor break a caller that decodes it as UTF-8: CR, LF and TAB shown as \r \n \t, other
+// C0 bytes and DEL as \xHH, C1 control characters (U+0080..U+009F) as \u00HH, and every byte that
+// does not start a well-formed UTF-8 sequence (overlong forms, surrogates, code points above
+// U+10FFFF, cut sequences) as \xHH. Printable ASCII and the other UTF-8 characters are kept.
+// Idempotent: printable(printable(t)) == printable(t).
 std::string printable(std::string_view text);
 
 // Text for a caller's buffer (GetSMTPResponse): control bytes and DEL removed, '\n' kept when

@@ -127,6 +127,8 @@ namespace Upopmail
 
         public static string Version { get { return FromUtf8(Native.upop_version()); } }
         public static int AbiVersion { get { return Native.upop_abi_version(); } }
+        /// <summary>upop_strerror: the general meaning of a status code, as an English sentence.</summary>
+        public static string StrError(int status) { return FromUtf8(Native.upop_strerror(status)); }
 
         /// <summary>What the driver registry found, as its JSON document
         /// {"drivers":[...],"rejected":[...],"paths":[...]}.</summary>
@@ -562,6 +564,7 @@ namespace Upopmail
             [DllImport(Lib)] public static extern IntPtr upop_version();
             [DllImport(Lib)] public static extern int upop_abi_version();
             [DllImport(Lib)] public static extern IntPtr upop_last_error(IntPtr h);
+            [DllImport(Lib)] public static extern IntPtr upop_strerror(int status);
             [DllImport(Lib)] public static extern int upop_set_security(IntPtr h, byte[] properties, byte[] parameters);
             [DllImport(Lib)] public static extern int upop_get_security(IntPtr h, int n, byte[] server, byte[] props, UIntPtr propsCap,
                                                                         byte[] info, UIntPtr infoCap);

@@ -14,6 +14,7 @@
 #include "error.hpp"
 #include "mime/base64.hpp"
 #include "mime/list.hpp"
+#include "printable.hpp"
 #include "upopmail.h"
 
 namespace upopmail::mime {
@@ -82,7 +83,7 @@ bool needs_quoting(std::string_view display)
 Address parse_address(std::string_view text)
 {
     if (has_line_break(text))
-        throw Error(UPOP_E_MISSING, "an address contains a line break or NUL byte; refused (header injection)");
+        throw Error(UPOP_E_PARAM, "an address contains a line break or NUL byte; refused (header injection)");
     Address a;
     a.original = std::string(trim(text));
     std::string_view t = trim(text);
@@ -90,7 +91,7 @@ Address parse_address(std::string_view text)
     if (lt != std::string_view::npos) {
         auto gt = t.find('>', lt);
         if (gt == std::string_view::npos || !trim(t.substr(gt + 1)).empty())
-            throw Error(UPOP_E_MISSING, "the address '" + std::string(t) + "' has an unclosed '<'");
+            throw Error(UPOP_E_PARAM, "the address " + upopmail::quote(t) + " has an unclosed '<'");
         a.addr = std::string(trim(t.substr(lt + 1, gt - lt - 1)));
         std::string_view disp = trim(t.substr(0, lt));
         if (disp.size() >= 2 && disp.front() == '"' && disp.back() == '"') {
@@ -109,15 +110,15 @@ Address parse_address(std::string_view text)
     auto at = a.addr.rfind('@');
     if (a.addr.empty() || at == std::string::npos || at == 0 || at + 1 == a.addr.size() ||
         a.addr.find_first_of(" \t<>()[],;:\"\\") != std::string::npos)
-        throw Error(UPOP_E_MISSING, "'" + std::string(t) + "' is not a valid e-mail address (local@domain)");
-    if (a.addr.size() > 254) throw Error(UPOP_E_MISSING, "the address '" + a.addr.substr(0, 40) + "...' is too long");
+        throw Error(UPOP_E_PARAM, upopmail::quote(t) + " is not a valid e-mail address (local@domain)");
+    if (a.addr.size() > 254) throw Error(UPOP_E_PARAM, "the address " + upopmail::quote(a.addr, 40) + " is too long");
     return a;
 }
 
 std::vector<Address> parse_address_list(std::string_view list)
 {
     if (has_line_break(list))
-        throw Error(UPOP_E_MISSING, "an address list contains a line break or NUL byte; refused (header injection)");
+        throw Error(UPOP_E_PARAM, "an address list contains a line break or NUL byte; refused (header injection)");
     std::vector<Address> out;
     for (auto &item : split_list(list, true)) {
         // also accept ',' between addresses, but not inside a quoted display name

@@ -16,7 +16,7 @@ struct Address {
 };
 
 // Parses one address: "a@b.c", "<a@b.c>" or "Display Name <a@b.c>" ("quoted" names allowed).
-// Throws Error(UPOP_E_MISSING) for CR/LF/NUL or a malformed address.
+// Throws Error(UPOP_E_PARAM) for CR/LF/NUL or a malformed address.
 Address parse_address(std::string_view text);
 // A GOLD list (or ';' or ',' separated) of addresses.
 std::vector<Address> parse_address_list(std::string_view list);

@@ -131,21 +131,21 @@ bool driver_matches(const upopd_driver *d, const std::string &name)
 
 void Registry::add_path(const std::string &dir)
 {
-    if (dir.empty()) throw Error(UPOP_E_MISC, "the driver directory is empty");
+    if (dir.empty()) throw Error(UPOP_E_PARAM, "the driver directory is empty");
     if (dir.front() != '/')
-        throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) +
-                                     " is relative: give an absolute path (a relative one would follow the "
+        throw Error(UPOP_E_PARAM, "the driver directory " + quote(dir) +
+                                      " is relative: give an absolute path (a relative one would follow the "
                                      "current directory)");
-    if (dir.size() > 4096) throw Error(UPOP_E_MISC, "the driver directory is longer than 4096 bytes");
+    if (dir.size() > 4096) throw Error(UPOP_E_PARAM, "the driver directory is longer than 4096 bytes");
     for (unsigned char c : dir)
         if (c < 0x20 || c == 0x7f)
-            throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) + " contains a control character");
+            throw Error(UPOP_E_PARAM, "the driver directory " + quote(dir) + " contains a control character");
     std::error_code ec;
     auto st = fs::status(dir, ec);
     if (ec || !fs::exists(st))
-        throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) + " does not exist" +
-                                     (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : ""));
-    if (!fs::is_directory(st)) throw Error(UPOP_E_MISC, "the driver directory " + quote(dir) + " is not a directory");
+        throw Error(UPOP_E_PARAM, "the driver directory " + quote(dir) + " does not exist" +
+                                      (ec && ec != std::errc::no_such_file_or_directory ? " (" + ec.message() + ")" : ""));
+    if (!fs::is_directory(st)) throw Error(UPOP_E_PARAM, "the driver directory " + quote(dir) + " is not a directory");
     std::lock_guard<std::mutex> lk(mu_);
     if (std::find(app_paths_.begin(), app_paths_.end(), dir) == app_paths_.end()) app_paths_.push_back(dir);
     scanned_ = false;
@@ -338,7 +338,8 @@ std::string Registry::to_json()
     }
     j["rejected"] = nlohmann::json::array();
     for (auto &r : rejected_) j["rejected"].push_back({{"file", r.file}, {"reason", r.reason}});
-    return j.dump(2);
+    // File names need not be UTF-8 (JSON text must): such bytes are shown as U+FFFD.
+    return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
 }
 
 } // namespace upopmail::security

@@ -39,7 +39,7 @@ public:
     static Registry &instance();
 
     // Directories added by the application come first in the search path. Throws
-    // Error(UPOP_E_MISC) for an empty or relative path (it would follow the current directory).
+    // Error(UPOP_E_PARAM) for an empty or relative path (it would follow the current directory).
     void add_path(const std::string &dir);
     // Finds a driver by canonical name or alias (case-insensitive) and loads its library.
     // Throws Error(UPOP_E_ENTRY, sentence) when no plugin provides it or its library is rejected.

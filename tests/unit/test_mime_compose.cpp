@@ -545,13 +545,13 @@ TEST_CASE("mime: add_file checks its arguments and the file")
     CHECK(status(false, ok.string(), "") == 0);
     CHECK(status(true, ok.string(), "MIMEType=image/x-test;ContentID=img1") == 0);
     CHECK(status(true, ok.string(), std::string("ContentID=<img2>\x1BMIMEType=image/png")) == 0);
-    CHECK(status(false, ok.string() + "\r\nBcc: x@y", "") == UPOP_E_MISSING);
-    CHECK(status(false, ok.string(), "MIMEType=text/plain\r\nX: y") == UPOP_E_MISSING);
-    CHECK(status(false, ok.string() + std::string(1, '\0'), "") == UPOP_E_MISSING);
-    CHECK(status(false, ok.string(), "Colour=blue") == UPOP_E_MISC);
-    CHECK(status(false, ok.string(), "ContentID=x") == UPOP_E_MISC); // only for inline objects
-    CHECK(status(true, ok.string(), "MIMEType=notatype") == UPOP_E_MISC);
-    CHECK(status(true, ok.string(), "ContentID=has space") == UPOP_E_MISC);
+    CHECK(status(false, ok.string() + "\r\nBcc: x@y", "") == UPOP_E_PARAM);
+    CHECK(status(false, ok.string(), "MIMEType=text/plain\r\nX: y") == UPOP_E_PARAM);
+    CHECK(status(false, ok.string() + std::string(1, '\0'), "") == UPOP_E_PARAM);
+    CHECK(status(false, ok.string(), "Colour=blue") == UPOP_E_PARAM);
+    CHECK(status(false, ok.string(), "ContentID=x") == UPOP_E_PARAM); // only for inline objects
+    CHECK(status(true, ok.string(), "MIMEType=notatype") == UPOP_E_PARAM);
+    CHECK(status(true, ok.string(), "ContentID=has space") == UPOP_E_PARAM);
     CHECK(status(false, std::string(1025, 'a'), "") != 0);
     CHECK(status(false, d.path.string(), "") == UPOP_E_FILE); // a directory
     try {

@@ -131,33 +131,33 @@ const std::string kPlantedRoot = std::string(UPOPMAIL_TEST_PLUGIN_DIR) + "/plant
 const std::string kPlantedLib = kPlantedRoot + "/upopmail/drivers/libupopt_planted.so";
 } // namespace
 
-TEST_CASE("registry: a missing folder, a regular file, a huge path or CR/LF is refused with -10")
+TEST_CASE("registry: a missing folder, a regular file, a huge path or CR/LF is refused with -2")
 {
-    CHECK(upop_registry_add_path("/nonexistent/upopmail-drivers") == UPOP_E_MISC);
+    CHECK(upop_registry_add_path("/nonexistent/upopmail-drivers") == UPOP_E_PARAM);
     CHECK(std::string(upop_last_error(nullptr)).find("does not exist") != std::string::npos);
-    CHECK(upop_registry_add_path("/etc/hostname") == UPOP_E_MISC);
+    CHECK(upop_registry_add_path("/etc/hostname") == UPOP_E_PARAM);
     CHECK(std::string(upop_last_error(nullptr)).find("is not a directory") != std::string::npos);
     std::string huge = "/" + std::string(10 * 1024 * 1024, 'a');
-    CHECK(upop_registry_add_path(huge.c_str()) == UPOP_E_MISC);
+    CHECK(upop_registry_add_path(huge.c_str()) == UPOP_E_PARAM);
     std::string err = upop_last_error(nullptr);
     CHECK(err.find("longer than 4096") != std::string::npos);
     CHECK(err.size() < 200);
-    CHECK(upop_registry_add_path("/tmp\r\nX-Injected: 1") == UPOP_E_MISC);
+    CHECK(upop_registry_add_path("/tmp\r\nX-Injected: 1") == UPOP_E_PARAM);
     err = upop_last_error(nullptr);
     CHECK(err.find("control character") != std::string::npos);
     CHECK(err.find('\n') == std::string::npos);
     CHECK(err.find('\r') == std::string::npos);
 }
 
-TEST_CASE("registry: a relative driver directory is refused with -10 and a sentence")
+TEST_CASE("registry: a relative driver directory is refused with -2 and a sentence")
 {
-    CHECK(upop_registry_add_path("upopmail/drivers") == UPOP_E_MISC);
+    CHECK(upop_registry_add_path("upopmail/drivers") == UPOP_E_PARAM);
     std::string err = upop_last_error(nullptr);
     CHECK(err.find("'upopmail/drivers'") != std::string::npos);
     CHECK(err.find("relative") != std::string::npos);
-    CHECK(upop_registry_add_path("./drivers") == UPOP_E_MISC);
-    CHECK(upop_registry_add_path("") == UPOP_E_MISC);
-    CHECK(upop_registry_add_path(nullptr) == UPOP_E_MISC);
+    CHECK(upop_registry_add_path("./drivers") == UPOP_E_PARAM);
+    CHECK(upop_registry_add_path("") == UPOP_E_PARAM);
+    CHECK(upop_registry_add_path(nullptr) == UPOP_E_PARAM);
     CHECK(upop_registry_add_path("/") == UPOP_OK);
     CHECK(std::string(upop_last_error(nullptr)).empty());
     auto j = nlohmann::json::parse(drivers_json());

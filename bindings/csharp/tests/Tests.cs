@@ -104,6 +104,7 @@ static class Tests
         Run("version and registry", () => {
             Check(UPopMail.AbiVersion == 1, "ABI 1");
             Check(UPopMail.Version.Split('.').Length == 3, "version " + UPopMail.Version);
+            Check(UPopMail.StrError(-8).Contains("not logged on"), "StrError(-8) " + UPopMail.StrError(-8));
             string json = UPopMail.DriversJson();
             Check(json.Contains("\"STARTTLS\"") && json.Contains("\"AUTH PLAIN\""), json);
         });

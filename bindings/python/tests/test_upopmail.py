@@ -64,6 +64,8 @@ class LibraryTest(unittest.TestCase):
     def test_version_and_registry(self):
         self.assertRegex(upopmail.version(), r"^\d+\.\d+\.\d+$")
         self.assertEqual(upopmail.abi_version(), 1)
+        self.assertIn("not logged on", upopmail.strerror(-8))
+        self.assertTrue(upopmail.strerror(12345))
         reg = upopmail.drivers()
         names = {d["name"] for d in reg["drivers"]}
         self.assertTrue({"STARTTLS", "AUTH PLAIN", "AUTH LOGIN"} <= names, names)

@@ -21,10 +21,10 @@ import tempfile
 from . import _native
 from ._native import SEP, SMTP, POP
 
-__all__ = ["Mail", "Error", "MailMessage", "SMTP", "POP", "SEP", "version", "abi_version",
+__all__ = ["Mail", "Error", "MailMessage", "SMTP", "POP", "SEP", "version", "abi_version", "strerror",
            "drivers", "registry_add_path", "STATUS_NAMES", "join_list", "split_list"]
 
-__version__ = "0.1.0"
+__version__ = "0.2.0"
 _lib = _native.lib
 
 #: The usual name of each status code (several are overloaded per operation, see upopmail.h).
@@ -130,6 +130,11 @@ def version():
 def abi_version():
     """The ABI version of the loaded library."""
     return _lib.upop_abi_version()
+
+
+def strerror(status):
+    """The general meaning of a status code, as an English sentence (upop_strerror)."""
+    return _u(_lib.upop_strerror(int(status)))
 
 
 def registry_add_path(directory):

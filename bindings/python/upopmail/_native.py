@@ -67,6 +67,7 @@ _SIGNATURES = {
     "upop_version": (_S, []),
     "upop_abi_version": (_INT, []),
     "upop_last_error": (_S, [_H]),
+    "upop_strerror": (_S, [_INT]),
     "upop_set_security": (_INT, [_H, _S, _S]),
     "upop_get_security": (_INT, [_H, _I32, _S, _BUF, _SZ, _BUF, _SZ]),
     "upop_connect": (_INT, [_H, _INT, _S, _S, _S]),
