@@ -70,6 +70,8 @@ def clients(work):
     return {
         "upopmail": [os.path.join(work, "client_upop")],
         "libcurl": [os.path.join(work, "client_curl")],
+        # W3 only: the attachment composed by libcurl's curl_mime instead of as libcurl reads it
+        "libcurl-mime": [os.path.join(work, "client_curl"), "--mime"],
         "python": [sys.executable, os.path.join(HERE, "client_py.py")],
         "limit": [os.path.join(work, "limit")],
     }
@@ -299,28 +301,26 @@ def fmt_bytes_kib(kib):
     return "%.1f MiB" % (kib / 1024.0)
 
 
-def report(ws, names, speeds):
+def report(ws, speeds):
     for w in ws:
         if not w.runs:
             continue
         print()
         print("%s  %s" % (w.key, w.title))
         per = w.kind == "login"
-        print("    %-9s %9s %9s %9s %9s %10s %12s" % ("client", "median s", "min s", "CPU s",
+        print("    %-12s %9s %9s %9s %9s %10s %12s" % ("client", "median s", "min s", "CPU s",
                                                        "ms/login" if per else "MB/s", "peak RSS", "vs upopmail"))
         base = median([r["seconds"] for r in w.runs.get("upopmail", []) if not r["error"]])
-        for name in names:
-            runs = [r for r in w.runs.get(name, []) if not r["error"]]
-            if name not in w.runs:
-                continue
+        for name in w.runs:
+            runs = [r for r in w.runs[name] if not r["error"]]
             if not runs:
-                print("    %-9s FAILED (%s)" % (name, w.runs[name][0]["error"][:120]))
+                print("    %-12s FAILED (%s)" % (name, w.runs[name][0]["error"][:120]))
                 continue
             t = median([r["seconds"] for r in runs])
             rate = t / w.count * 1000 if per else median([r["payload"] for r in runs]) / t / 1e6
             ratio = "%.2f" % (t / base) if base else "-"
             failed = len(w.runs[name]) - len(runs)
-            print("    %-9s %9.3f %9.3f %9.3f %9.2f %10s %12s%s" % (
+            print("    %-12s %9.3f %9.3f %9.3f %9.2f %10s %12s%s" % (
                 name, t, min(r["seconds"] for r in runs), median([r["cpu"] for r in runs]), rate,
                 fmt_bytes_kib(median([r["rss"] for r in runs])), ratio,
                 "   (%d run(s) failed)" % failed if failed else ""))
@@ -365,6 +365,8 @@ def main():
             if w.target == "dovecot" and w.kind == "pop" and not dovecot.box_ok:
                 continue
             these = names if w.target == "sink" else names[:3]  # limit pipelines past what Dovecot 2.3.19 survives
+            if w.file_size:
+                these = these[:2] + ["libcurl-mime"] + these[2:]
             print("  running %s (%s) ..." % (w.key, w.title), flush=True)
             measure(w, these, cmds, min(reps, w.reps or reps), sink, dovecot, a.work, failures)
     finally:
@@ -381,14 +383,14 @@ def main():
             speeds[s] = (kv["cipher"], float(kv["mbps"]))
     print()
     print("TLS that the sink negotiated (mbedTLS 2.28 server, TLS 1.2, the client's order of suites and groups):")
-    for name in names:
+    for name in cmds:
         seen = sorted({(r["suite"], r["curve"]) for w in ws for r in w.runs.get(name, []) if r["suite"]})
-        print("    %-9s %s" % (name, "; ".join("%s, %s" % x for x in seen) or "-"))
+        print("    %-12s %s" % (name, "; ".join("%s, %s" % x for x in seen) or "-"))
     print("mbedTLS record encryption, 16 KiB records (bench/cipher_speed, measured now):")
     for s in suites:
         if s in speeds:
             print("    %-44s %s %.1f MB/s" % (s, speeds[s][0], speeds[s][1]))
-    report(ws, names, speeds)
+    report(ws, speeds)
     print()
     print("median s: the workload's time as the client measured it (session start to QUIT answered);")
     print("CPU s: user + system time of the whole client process (interpreter start-up included);")

@@ -21,6 +21,7 @@
 
 #include <mbedtls/base64.h>
 
+#include "attach.h"
 #include "common.h"
 #include "tls.h"
 
@@ -165,83 +166,42 @@ static void quit_close(int pop)
     bconn_close(&conn);
 }
 
-/* base64 of src in 76-character CRLF lines (n a multiple of 57 except at the end) into dst;
- * returns the length */
-static size_t base64_lines(const unsigned char *src, size_t n, char *dst)
+/* The W3 message in BDAT chunks of 1 MiB (each chunk's reply read one chunk later), or as
+ * the content after DATA; MAIL's and RCPT's replies (not read yet) come first. */
+static void send_attachment(struct bench_attach *a, int chunking)
 {
-    static const char abc[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    char *d = dst;
-    size_t i = 0;
-    while (i < n) {
-        size_t end = i + 57 < n ? i + 57 : n;
-        for (; i + 3 <= end; i += 3) {
-            unsigned v = (unsigned)src[i] << 16 | (unsigned)src[i + 1] << 8 | src[i + 2];
-            *d++ = abc[v >> 18];
-            *d++ = abc[v >> 12 & 63];
-            *d++ = abc[v >> 6 & 63];
-            *d++ = abc[v & 63];
-        }
-        if (i < end) {
-            unsigned v = (unsigned)src[i] << 16 | (i + 1 < end ? (unsigned)src[i + 1] << 8 : 0);
-            *d++ = abc[v >> 18];
-            *d++ = abc[v >> 12 & 63];
-            *d++ = i + 1 < end ? abc[v >> 6 & 63] : '=';
-            *d++ = '=';
-            i = end;
-        }
-        *d++ = '\r';
-        *d++ = '\n';
-    }
-    return (size_t)(d - dst);
-}
-
-/* The message with FILE: sent in pieces through emit(piece, len, last). */
-static void file_message(const char *from, const char *to, const char *text, size_t text_len, const char *file,
-                         void (*emit)(const char *, size_t, int))
-{
-    static unsigned char raw[57 * 16384]; /* ~0.9 MiB of the file per piece */
-    static char enc[sizeof raw / 57 * 78];
-    char head[2048];
-    FILE *f = fopen(file, "rb");
-    size_t n;
-    int len;
-    if (!f) die("cannot open the file");
-    len = snprintf(head, sizeof head,
-                   "From: %s\r\nTo: %s\r\nSubject: bench message 1\r\nMIME-Version: 1.0\r\n"
-                   "Content-Type: multipart/mixed; boundary=\"=bench=\"\r\n\r\n"
-                   "--=bench=\r\nContent-Type: text/plain; charset=us-ascii\r\n\r\n",
-                   from, to);
-    emit(head, (size_t)len, 0);
-    emit(text, text_len, 0);
-    len = snprintf(head, sizeof head,
-                   "\r\n--=bench=\r\nContent-Type: application/octet-stream\r\n"
-                   "Content-Transfer-Encoding: base64\r\nContent-Disposition: attachment; filename=\"bench.bin\"\r\n\r\n");
-    emit(head, (size_t)len, 0);
-    while ((n = fread(raw, 1, sizeof raw, f)) > 0) emit(enc, base64_lines(raw, n, enc), 0);
-    fclose(f);
-    emit("--=bench=--\r\n", 13, 1);
-}
-
-/* BDAT pieces, each its own chunk; replies not yet read (MAIL's and RCPT's first) */
-static int pending;
-static void emit_bdat(const char *data, size_t n, int last)
-{
-    char cmd[64];
-    snprintf(cmd, sizeof cmd, "BDAT %zu%s\r\n", n, last ? " LAST" : "");
-    puts_(cmd);
-    put(data, n);
-    pending++;
-    if (last) flush();
-    for (; pending > (last ? 0 : 2); pending--) {
+    static char chunk[CHUNK];
+    int pending = 2;
+    if (!chunking) {
+        puts_("DATA\r\n");
         flush();
         reply('2');
+        reply('2');
+        reply('3');
+        pending = 0;
     }
-}
-
-static void emit_data(const char *data, size_t n, int last)
-{
-    put(data, n);
-    if (last) puts_(".\r\n");
+    for (;;) {
+        size_t n = bench_attach_read(a, chunk, sizeof chunk);
+        int last = bench_attach_done(a);
+        if (chunking) {
+            char cmd[64];
+            snprintf(cmd, sizeof cmd, "BDAT %zu%s\r\n", n, last ? " LAST" : "");
+            puts_(cmd);
+            pending++;
+        }
+        put(chunk, n);
+        if (last) break;
+        for (; pending > 2; pending--) {
+            flush();
+            reply('2');
+        }
+    }
+    if (!chunking) {
+        puts_(".\r\n");
+        pending = 1;
+    }
+    flush();
+    for (; pending > 0; pending--) reply('2');
 }
 
 static uint64_t send_mail(int argc, char **argv, long count)
@@ -255,22 +215,11 @@ static uint64_t send_mail(int argc, char **argv, long count)
     bench_fill_lines(body, size);
     snprintf(envelope, sizeof envelope, "MAIL FROM:<%s>\r\nRCPT TO:<%s>\r\n", from, to);
     if (file) {
+        static struct bench_attach a;
         struct stat st;
-        if (stat(file, &st)) die("cannot open the file");
+        if (stat(file, &st) || bench_attach_open(&a, file, from, to, body, size)) die("cannot open the file");
         puts_(envelope);
-        if (chunking) {
-            pending = 2;
-            file_message(from, to, body, size, file, emit_bdat);
-        } else {
-            puts_("DATA\r\n");
-            flush();
-            reply('2');
-            reply('2');
-            reply('3');
-            file_message(from, to, body, size, file, emit_data);
-            flush();
-            reply('2');
-        }
+        send_attachment(&a, chunking);
         quit_close(0);
         return size + (uint64_t)st.st_size;
     }
