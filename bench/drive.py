@@ -82,6 +82,29 @@ def loadavg():
         return f.read().strip()
 
 
+def busiest(seconds=1.0, top=5):
+    """The processes that used the most CPU over the next seconds: "name pid NN%" each."""
+    def ticks():
+        out = {}
+        for pid in os.listdir("/proc"):
+            try:
+                with open("/proc/%s/stat" % pid) as f:
+                    stat = f.read()
+            except OSError:
+                continue
+            name, fields = stat[stat.find("(") + 1:stat.rfind(")")], stat[stat.rfind(")") + 2:].split()
+            out[pid] = (name, int(fields[11]) + int(fields[12]))  # utime + stime
+        return out
+    a = ticks()
+    time.sleep(seconds)
+    b = ticks()
+    hz = os.sysconf("SC_CLK_TCK")
+    me = str(os.getpid())
+    use = sorted(((t - a[p][1], n, p) for p, (n, t) in b.items() if p in a and t > a[p][1] and p != me),
+                 reverse=True)
+    return ", ".join("%s %s %d%%" % (n, p, 100 * d / hz / seconds) for d, n, p in use[:top]) or "none"
+
+
 class Sink:
     """sink.c in the background; its per-session lines read as they come."""
 
@@ -350,7 +373,7 @@ def main():
     print("upopmail bench%s: %s, %s, nproc %d" % (" (--quick)" if a.quick else "",
                                                    time.strftime("%Y-%m-%d %H:%M:%S %z"), platform.node(),
                                                    os.cpu_count()))
-    print("  load average at start: %s" % start_load)
+    print("  load average at start: %s; busiest processes (1 s): %s" % (start_load, busiest()))
     print("  library: %s; repetitions: %d (W3: %d), clients alternating in the order %s"
           % (a.build, reps, min(reps, 3), ", ".join(names)))
     sink = Sink(a.work)
@@ -396,7 +419,8 @@ def main():
     print("CPU s: user + system time of the whole client process (interpreter start-up included);")
     print("vs upopmail: the client's median time / upopmail's (> 1: slower than upopmail); MB/s: the")
     print("message bytes (as the sink counted them, or as the POP3 client received them) / median time.")
-    print("  load average at end: %s; the workloads took %.0f s" % (loadavg(), elapsed))
+    print("  load average at end: %s; busiest processes (1 s): %s" % (loadavg(), busiest()))
+    print("  the workloads took %.0f s" % elapsed)
     if failures:
         print()
         print("%d failure(s):" % len(failures))
