@@ -86,7 +86,7 @@ def busiest(seconds=1.0, top=5):
     """The processes that used the most CPU over the next seconds: "name pid NN%" each."""
     def ticks():
         out = {}
-        for pid in os.listdir("/proc"):
+        for pid in filter(str.isdigit, os.listdir("/proc")):
             try:
                 with open("/proc/%s/stat" % pid) as f:
                     stat = f.read()
@@ -219,35 +219,38 @@ def run_client(cmd, args):
     return result, usage, ""
 
 
-def check_sink(w, sessions, result):
-    """What the sink saw of one client run; (wire bytes in the bulk direction, suite, curve,
-    payload bytes, problem or "")."""
+def check_sink(w, sessions, result, run):
+    """Checks one client run against the sessions the sink saw, and records in run the TLS
+    suite and group, the bytes on the wire in the bulk direction, the message bytes and how the
+    messages came (DATA or BDAT). Returns the problem, or ""."""
     if not sessions:
-        return 0, "", "", 0, "the sink saw no session"
+        return "the sink saw no session"
     bad = [s for s in sessions if s["auth"] != "1" or s["quit"] != "1"]
     if bad:
-        return 0, "", "", 0, "%d session(s) without AUTH or QUIT" % len(bad)
-    suite, curve = sessions[0]["suite"], sessions[0]["curve"]
+        return "%d session(s) without AUTH or QUIT" % len(bad)
+    run["suite"], run["curve"] = sessions[0]["suite"], sessions[0]["curve"]
     if w.kind == "login":
-        if len(sessions) != w.count:
-            return 0, suite, curve, 0, "%d sessions for %d logins" % (len(sessions), w.count)
-        return 0, suite, curve, 0, ""
+        return "" if len(sessions) == w.count else "%d sessions for %d logins" % (len(sessions), w.count)
     if w.kind == "send":
         msgs = sum(int(s["msgs"]) for s in sessions)
         least = w.size + w.file_size * 4 // 3
         if msgs != w.count:
-            return 0, suite, curve, 0, "the sink received %d of %d messages" % (msgs, w.count)
+            return "the sink received %d of %d messages" % (msgs, w.count)
         small = [s for s in sessions if int(s["msgs"]) and int(s["min"]) < least]
         if small:
-            return 0, suite, curve, 0, "a message of %s bytes, less than its %d bytes of content" % (small[0]["min"], least)
-        return (sum(int(s["wire_in"]) for s in sessions), suite, curve,
-                sum(int(s["bytes"]) for s in sessions), "")
+            return "a message of %s bytes, less than its %d bytes of content" % (small[0]["min"], least)
+        run["wire"] = sum(int(s["wire_in"]) for s in sessions)
+        run["payload"] = sum(int(s["bytes"]) for s in sessions)
+        bdat = sum(int(s["bdat"]) for s in sessions)
+        run["via"] = "BDAT" if bdat == msgs else "DATA" if bdat == 0 else "BDAT+DATA"
+        return ""
     retr = sum(int(s["retr"]) for s in sessions)
     if retr != w.count:
-        return 0, suite, curve, 0, "the sink served %d RETR for %d messages" % (retr, w.count)
+        return "the sink served %d RETR for %d messages" % (retr, w.count)
     if int(result["bytes"]) != w.count * w.size:
-        return 0, suite, curve, 0, "the client received %d bytes of %d" % (result["bytes"], w.count * w.size)
-    return sum(int(s["wire_out"]) for s in sessions), suite, curve, int(result["bytes"]), ""
+        return "the client received %d bytes of %d" % (result["bytes"], w.count * w.size)
+    run["wire"] = sum(int(s["wire_out"]) for s in sessions)
+    return ""
 
 
 def client_args(w, sink, dovecot, work, box_file):
@@ -283,14 +286,13 @@ def measure(w, names, cmds, reps, sink, dovecot, work, failures):
                 sink.sessions()  # forget what came before
             before = dovecot.delivered() if w.target == "dovecot" and w.kind == "send" else None
             result, (rss, cpu), err = run_client(cmds[name], client_args(w, sink, dovecot, work, box_file))
-            run = {"rss": rss, "cpu": cpu, "wire": 0, "suite": "", "curve": "", "payload": 0, "error": err}
+            run = {"rss": rss, "cpu": cpu, "wire": 0, "suite": "", "curve": "", "payload": 0, "via": "",
+                   "error": err}
             if result:
                 run["seconds"] = result["seconds"]
                 run["payload"] = int(result["bytes"])
                 if w.target == "sink":
-                    run["wire"], run["suite"], run["curve"], payload, problem = check_sink(w, sink.sessions(), result)
-                    run["payload"] = payload or run["payload"]
-                    run["error"] = problem
+                    run["error"] = check_sink(w, sink.sessions(), result, run)
                 elif before is not None:
                     run["error"] = wait_delivery(dovecot, before + w.count)
                 elif w.kind == "pop" and run["payload"] != w.count * w.size:
@@ -331,8 +333,9 @@ def report(ws, speeds):
         print()
         print("%s  %s" % (w.key, w.title))
         per = w.kind == "login"
-        print("    %-12s %9s %9s %9s %9s %10s %12s" % ("client", "median s", "min s", "CPU s",
-                                                       "ms/login" if per else "MB/s", "peak RSS", "vs upopmail"))
+        print("    %-12s %9s %9s %9s %9s %10s %12s%s" % ("client", "median s", "min s", "CPU s",
+                                                         "ms/login" if per else "MB/s", "peak RSS", "vs upopmail",
+                                                         "  sent by" if w.kind == "send" and w.target == "sink" else ""))
         base = median([r["seconds"] for r in w.runs.get("upopmail", []) if not r["error"]])
         for name in w.runs:
             runs = [r for r in w.runs[name] if not r["error"]]
@@ -343,9 +346,10 @@ def report(ws, speeds):
             rate = t / w.count * 1000 if per else median([r["payload"] for r in runs]) / t / 1e6
             ratio = "%.2f" % (t / base) if base else "-"
             failed = len(w.runs[name]) - len(runs)
-            print("    %-12s %9.3f %9.3f %9.3f %9.2f %10s %12s%s" % (
+            print("    %-12s %9.3f %9.3f %9.3f %9.2f %10s %12s%s%s" % (
                 name, t, min(r["seconds"] for r in runs), median([r["cpu"] for r in runs]), rate,
                 fmt_bytes_kib(median([r["rss"] for r in runs])), ratio,
+                "  " + runs[0]["via"] if runs[0]["via"] else "",
                 "   (%d run(s) failed)" % failed if failed else ""))
         up = [r for r in w.runs.get("upopmail", []) if not r["error"] and r["wire"]]
         if up and w.kind != "login":
@@ -409,7 +413,7 @@ def main():
     for name in cmds:
         seen = sorted({(r["suite"], r["curve"]) for w in ws for r in w.runs.get(name, []) if r["suite"]})
         print("    %-12s %s" % (name, "; ".join("%s, %s" % x for x in seen) or "-"))
-    print("mbedTLS record encryption, 16 KiB records (bench/cipher_speed, measured now):")
+    print("mbedTLS record encryption, 16 KiB records (bench/cipher_speed, measured now, the best of 10 samples):")
     for s in suites:
         if s in speeds:
             print("    %-44s %s %.1f MB/s" % (s, speeds[s][0], speeds[s][1]))
