@@ -33,6 +33,7 @@ class Workload:
         self.key, self.title, self.kind, self.target, self.port = key, title, kind, target, port
         self.count, self.size, self.file_size, self.reps = count, size, file_size, reps
         self.runs = {}  # client -> list of run dicts
+        self.load = ""  # the 1-minute load average when it started and ended
 
 
 def workloads(quick, dovecot):
@@ -269,6 +270,7 @@ def client_args(w, sink, dovecot, work, box_file):
 
 
 def measure(w, names, cmds, reps, sink, dovecot, work, failures):
+    load = loadavg().split()[0]
     box_file = ""
     if w.file_size:
         box_file = os.path.join(work, "attachment.bin")
@@ -303,6 +305,7 @@ def measure(w, names, cmds, reps, sink, dovecot, work, failures):
             w.runs.setdefault(name, []).append(run)
     if box_file:
         os.unlink(box_file)
+    w.load = "%s -> %s" % (load, loadavg().split()[0])
 
 
 def wait_delivery(dovecot, expected):
@@ -331,7 +334,7 @@ def report(ws, speeds):
         if not w.runs:
             continue
         print()
-        print("%s  %s" % (w.key, w.title))
+        print("%s  %s   (load average %s)" % (w.key, w.title, w.load))
         per = w.kind == "login"
         print("    %-12s %9s %9s %9s %9s %10s %12s%s" % ("client", "median s", "min s", "CPU s",
                                                          "ms/login" if per else "MB/s", "peak RSS", "vs upopmail",
@@ -423,6 +426,8 @@ def main():
     print("CPU s: user + system time of the whole client process (interpreter start-up included);")
     print("vs upopmail: the client's median time / upopmail's (> 1: slower than upopmail); MB/s: the")
     print("message bytes (as the sink counted them, or as the POP3 client received them) / median time.")
+    print("load average (1 min) per workload: at its start -> at its end; the bench's own client and")
+    print("sink count for up to 2 of it while a workload runs, on %d cores." % os.cpu_count())
     print("  load average at end: %s; busiest processes (1 s): %s" % (loadavg(), busiest()))
     print("  the workloads took %.0f s" % elapsed)
     if failures:
