@@ -17,9 +17,10 @@ UPOP_BUILD=${UPOP_BUILD:-$UPOP_ROOT/build}
 UPOP_BUILD_ASAN=${UPOP_BUILD_ASAN:-$UPOP_ROOT/build-asan}
 UPOP_SERVERS=$UPOP_ROOT/tests/servers
 # What building and testing needs; tests/servers/install.sh adds the mail servers.
+# libcurl4-openssl-dev and time (/usr/bin/time) are for bench/run's libcurl client and peak RSS.
 UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
   nlohmann-json3-dev doctest-dev openssl python3 ccache util-linux
-  python3-venv mono-mcs mono-runtime"
+  python3-venv mono-mcs mono-runtime libcurl4-openssl-dev time"
 UPOP_SERVER_DIR=""
 
 upop_log() { printf '==> %s\n' "$*"; }
