@@ -193,7 +193,7 @@ namespace Upopmail
 
         // -------------------------------------------------------------- options and callbacks
 
-        /// <summary>upop_set_option: timeout_ms, allow_plaintext, ehlo_domain, config.</summary>
+        /// <summary>upop_set_option: timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain, config.</summary>
         public void SetOption(string name, string value)
         {
             Check("SetOption", Native.upop_set_option(H, Utf8(name), Utf8(value)));

@@ -76,6 +76,14 @@ class LibraryTest(unittest.TestCase):
         self.assertEqual(upopmail.join_list({"A": 1, "B": "x"}), "A=1\x1bB=x")
         self.assertEqual(upopmail.split_list(""), [])
 
+    def test_low_speed_bytes_option(self):
+        with upopmail.Mail(timeout_ms=3000, low_speed_bytes=4096):
+            pass
+        with self.assertRaises(upopmail.Error) as cm:
+            upopmail.Mail(low_speed_bytes=0)
+        self.assertEqual(cm.exception.status, -2)
+        self.assertIn("low_speed_bytes", str(cm.exception))
+
     def test_closed_instance(self):
         m = upopmail.Mail()
         m.close()

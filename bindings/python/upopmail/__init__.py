@@ -164,13 +164,15 @@ class Mail:
       ca_certificate  trust this CA (PEM file) for TLS: writes a TLS configuration whose default
                       profile names it and hands it over with the option "config"
       config          path of a JSON TLS configuration (option "config")
-      timeout_ms, allow_plaintext, ehlo_domain   the handle options of the same names
+      timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain   the handle options of the
+                      same names (timeout_ms bounds each whole reply; a bulk transfer ends when
+                      fewer than low_speed_bytes move in a timeout_ms window)
       trace           callable(server, direction, line): the protocol trace, secrets redacted
                       (server is "SMTP" or "POP", direction '>', '<' or '*')
       progress        callable(done, total): transfer progress in bytes; return False to cancel
     """
 
-    def __init__(self, *, ca_certificate=None, config=None, timeout_ms=None,
+    def __init__(self, *, ca_certificate=None, config=None, timeout_ms=None, low_speed_bytes=None,
                  allow_plaintext=None, ehlo_domain=None, trace=None, progress=None):
         h = ctypes.c_void_p()
         rc = _lib.upop_create(ctypes.byref(h))
@@ -191,6 +193,8 @@ class Mail:
                 self.set_option("config", config)
             if timeout_ms is not None:
                 self.set_option("timeout_ms", int(timeout_ms))
+            if low_speed_bytes is not None:
+                self.set_option("low_speed_bytes", int(low_speed_bytes))
             if allow_plaintext is not None:
                 self.set_option("allow_plaintext", "true" if allow_plaintext else "false")
             if ehlo_domain is not None:
@@ -254,7 +258,7 @@ class Mail:
 
     # ------------------------------------------------------------ options and callbacks
     def set_option(self, name, value):
-        """upop_set_option: timeout_ms, allow_plaintext, ehlo_domain, config."""
+        """upop_set_option: timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain, config."""
         if isinstance(value, bool):
             value = "true" if value else "false"
         self._check("set_option", _lib.upop_set_option(self._handle(), _b(name), _b(value)))
