@@ -371,11 +371,19 @@ def main():
     ap.add_argument("--reps", type=int, default=0)
     ap.add_argument("--dovecot", action="store_true")
     ap.add_argument("--build", default="")
+    ap.add_argument("--only", default="")
     a = ap.parse_args()
     reps = a.reps or (1 if a.quick else 5)
     cmds = clients(a.work)
     names = ["upopmail", "libcurl", "python", "limit"]
     ws = workloads(a.quick, a.dovecot)
+    if a.only:
+        wanted = {k.strip().upper() for k in a.only.split(",")}
+        unknown = wanted - {w.key.upper() for w in ws}
+        if unknown:
+            sys.exit("bench: unknown workload(s) %s (known: %s)" % (", ".join(sorted(unknown)),
+                                                                   ", ".join(w.key for w in ws)))
+        ws = [w for w in ws if w.key.upper() in wanted]
     start_load = loadavg()
     print("upopmail bench%s: %s, %s, nproc %d" % (" (--quick)" if a.quick else "",
                                                    time.strftime("%Y-%m-%d %H:%M:%S %z"), platform.node(),
