@@ -353,7 +353,9 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
 
     // The size is known before anything goes to the server: the composer measures every part
     // (the headers written after RCPT can only get shorter when recipients are refused).
-    uint64_t size = mime::Composer(m, m.to, m.cc).size();
+    // It is composed once: when every recipient is accepted this composer is the one streamed.
+    auto composed = std::make_unique<mime::Composer>(m, m.to, m.cc);
+    uint64_t size = composed->size();
     if (max_size && size > max_size)
         throw Error(UPOP_E_SIZE, "the message is " + std::to_string(size) + " bytes, more than MaxSize " +
                                      std::to_string(max_size));
@@ -438,9 +440,10 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
             throw Error(quota(data.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
                         "the server refused DATA: " + std::to_string(data.code) + " " + one_line(data.text()));
         }
-        mime::Composer composer(m, to_hdr, cc_hdr);
-        StringSource src(composer);
-        const uint64_t total = composer.size();
+        // Refused To/Cc recipients leave the headers: compose again without them.
+        if (refused) composed = std::make_unique<mime::Composer>(m, to_hdr, cc_hdr);
+        StringSource src(*composed);
+        const uint64_t total = composed->size();
         auto progress = [this, total](uint64_t done) {
             return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), static_cast<int64_t>(total)) == 0;
         };
