@@ -16,18 +16,6 @@ namespace fs = std::filesystem;
 
 namespace {
 
-std::string temp_dir() {
-    char tmpl[] = "/tmp/upop-abi-XXXXXX";
-    REQUIRE(::mkdtemp(tmpl) != nullptr);
-    return tmpl;
-}
-
-std::string write_file(const std::string &path, const std::string &text) {
-    std::ofstream(path, std::ios::binary) << text;
-    ::chmod(path.c_str(), 0600);
-    return path;
-}
-
 std::string drivers_json() {
     char *p = upop_drivers_json();
     REQUIRE_MESSAGE(p != nullptr, "upop_drivers_json returned NULL");

@@ -7,8 +7,13 @@
 #include "fake/fake_server.hpp"
 #include "upopmail.h"
 
+#include <sys/stat.h>
+#include <unistd.h>
+
 #include <cctype>
 #include <chrono>
+#include <cstdlib>
+#include <fstream>
 #include <string>
 #include <vector>
 
@@ -148,6 +153,20 @@ inline void serve_mailbox(upop_fake::FakeConn &c, const std::vector<std::string>
             c.send("-ERR unknown command\r\n");
         }
     }
+}
+
+/** A fresh private directory under /tmp (left for the system to clean). */
+inline std::string temp_dir() {
+    char tmpl[] = "/tmp/upop-abi-XXXXXX";
+    REQUIRE(::mkdtemp(tmpl) != nullptr);
+    return tmpl;
+}
+
+/** Writes text into path (mode 0600); returns path. */
+inline std::string write_file(const std::string &path, const std::string &text) {
+    std::ofstream(path, std::ios::binary) << text;
+    ::chmod(path.c_str(), 0600);
+    return path;
 }
 
 /** A handle logged on (USER/PASS without TLS, allowed) to a fake mailbox. */

@@ -52,11 +52,6 @@ Outcome run_case(std::string name, FakeServer::Script script, int timeout_ms,
     return o;
 }
 
-int pop_logon_plain(Handle& h, FakeServer& srv) {
-    if (upop_set_option(h, "allow_plaintext", "true") != 0) return 1000;
-    return upop_connect(h, UPOP_POP, srv.conn().c_str(), kUser.c_str(), kPass.c_str());
-}
-
 int send_one(Handle& h) {
     if (upop_set_from(h, "a@example.org") || upop_set_to_list(h, "b@example.org") ||
         upop_set_message(h, "hello", "")) return 1000;
@@ -92,7 +87,7 @@ TEST_CASE("timeout_ms=3000: a drip of one byte per 0.4 s ends with -4 within 6 s
             c.send("+OK message follows\r\nSubject: slow\r\n\r\n");
             drip(c, std::string(60, 'y'));
         }, t, [](Handle& h, FakeServer& s) {
-            int rc = pop_logon_plain(h, s);
+            int rc = h.connect_pop(s);
             if (rc != 0) return 1000 + rc;
             char buf[8192];
             return upop_get_raw_mail(h, 1, 0, buf, sizeof buf);
@@ -101,12 +96,7 @@ TEST_CASE("timeout_ms=3000: a drip of one byte per 0.4 s ends with -4 within 6 s
     runs.push_back(std::async(std::launch::async, [&] {
         return run_case("end-of-data reply", [](FakeConn& c) {
             greet(c, {});
-            c.expect("MAIL FROM");
-            c.send("250 ok\r\n");
-            c.expect("RCPT TO");
-            c.send("250 ok\r\n");
-            c.expect("DATA");
-            c.send("354 go ahead\r\n");
+            accept_envelope(c);
             c.read_data();
             drip(c, kSlowLine);
         }, t, [](Handle& h, FakeServer& s) {
@@ -145,7 +135,7 @@ TEST_CASE("low-speed rule: a RETR body that keeps moving more than low_speed_byt
         c.expect("QUIT");
         c.send("+OK bye\r\n");
     }, 500, [&](Handle& h, FakeServer& s) {
-        int rc = pop_logon_plain(h, s);
+        int rc = h.connect_pop(s);
         if (rc != 0) return 1000 + rc;
         std::vector<char> buf(body.size() + 1);
         rc = upop_get_raw_mail(h, 1, 0, buf.data(), buf.size());

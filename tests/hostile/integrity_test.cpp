@@ -50,16 +50,6 @@ void compose(Handle& h) {
     REQUIRE(upop_set_message(h, "hello", "") == 0);
 }
 
-/** MAIL, RCPT, DATA accepted one by one (no PIPELINING offered). */
-void accept_envelope(FakeConn& c) {
-    c.expect("MAIL FROM");
-    c.send("250 ok\r\n");
-    c.expect("RCPT TO");
-    c.send("250 ok\r\n");
-    c.expect("DATA");
-    c.send("354 go ahead\r\n");
-}
-
 /** A command as this client writes it: "MAIL FROM:<...>", "RCPT TO:<...>" anywhere in the line (a
  *  command written after a half-sent base64 line is glued to its end), or "DATA", "RSET", ... */
 bool is_command(const std::string& line) {
@@ -75,11 +65,6 @@ std::string smtp_response(Handle& h, int32_t& code) {
     code = -1;
     REQUIRE(upop_get_smtp_response(h, &code, buf, sizeof buf) == 0);
     return buf;
-}
-
-int pop_logon_plain(Handle& h, const FakeServer& srv) {
-    REQUIRE(upop_set_option(h, "allow_plaintext", "true") == 0);
-    return upop_connect(h, UPOP_POP, srv.conn().c_str(), kUser.c_str(), kPass.c_str());
 }
 
 } // namespace
@@ -302,7 +287,7 @@ TEST_CASE("LogoffMail returns -9 when QUIT is not confirmed: the deletions were 
         });
         {
             Handle h;
-            REQUIRE(pop_logon_plain(h, srv) == 0);
+            REQUIRE(h.connect_pop(srv) == 0);
             REQUIRE(upop_delete_mail(h, 1) == 0);
             CHECK(upop_disconnect(h, UPOP_POP) == UPOP_E_NETWORK);
             CHECK(contains(h.err(), "deletions"));
@@ -337,7 +322,7 @@ TEST_CASE("upop_destroy while logged on to POP sends QUIT (the deletions are com
     });
     {
         Handle h;
-        REQUIRE(pop_logon_plain(h, srv) == 0);
+        REQUIRE(h.connect_pop(srv) == 0);
         REQUIRE(upop_delete_mail(h, 1) == 0);
     } // destroyed here, without upop_disconnect
     srv.join();
@@ -369,7 +354,7 @@ TEST_CASE("ListMail on a server without TOP lists every message, with empty head
         });
         {
             Handle h;
-            REQUIRE(pop_logon_plain(h, srv) == 0);
+            REQUIRE(h.connect_pop(srv) == 0);
             char buf[4096];
             int n = upop_list_mail(h, buf, sizeof buf);
             INFO("list: " << buf << " | " << h.err());

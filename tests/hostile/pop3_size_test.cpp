@@ -25,13 +25,6 @@ void serve(FakeConn &c, const std::string &announced, const std::string &body, i
     c.send("+OK bye\r\n");
 }
 
-struct PopHandle : Handle {
-    int logon(const FakeServer &srv) {
-        REQUIRE(upop_set_option(h, "allow_plaintext", "true") == 0);
-        return upop_connect(h, UPOP_POP, srv.conn().c_str(), kUser.c_str(), kPass.c_str());
-    }
-};
-
 } // namespace
 
 TEST_SUITE("hostile_pop3_size") {
@@ -39,8 +32,8 @@ TEST_SUITE("hostile_pop3_size") {
 TEST_CASE("a huge size announced by LIST does not decide an allocation: the small message arrives") {
     FakeServer srv([](FakeConn &c) { serve(c, "99999999999999", kMessage, 2); });
     {
-        PopHandle h;
-        REQUIRE_MESSAGE(h.logon(srv) == 0, h.err());
+        Handle h;
+        REQUIRE_MESSAGE(h.connect_pop(srv) == 0, h.err());
         std::vector<char> buf(4096);
         int rc = upop_get_raw_mail(h, 1, 0, buf.data(), buf.size());
         CHECK_MESSAGE(rc == 0, h.err());
@@ -65,8 +58,8 @@ TEST_CASE("a message larger than mail_size is refused with -6 even when LIST ann
     const std::string message = "Subject: big\r\n\r\n" + big;
     FakeServer srv([&](FakeConn &c) { serve(c, "10", message, 1); });
     {
-        PopHandle h;
-        REQUIRE_MESSAGE(h.logon(srv) == 0, h.err());
+        Handle h;
+        REQUIRE_MESSAGE(h.connect_pop(srv) == 0, h.err());
         std::vector<char> buf(16384);
         int rc = upop_get_raw_mail(h, 1, 1000, buf.data(), buf.size());
         CHECK(rc == UPOP_E_SIZE);

@@ -115,6 +115,11 @@ struct Handle {
     int connect_tls(const FakeServer& s) {
         return upop_connect(h, UPOP_SMTP, ("TLS:" + s.conn()).c_str(), "", "");
     }
+    /** LogonMail with USER/PASS over the fake server's plain connection (allow_plaintext). */
+    int connect_pop(const FakeServer& s) {
+        if (upop_set_option(h, "allow_plaintext", "true") != 0) return 1000;
+        return upop_connect(h, UPOP_POP, s.conn().c_str(), kUser.c_str(), kPass.c_str());
+    }
     void trust_test_ca() { REQUIRE(upop_set_option(h, "config", ca_config().c_str()) == 0); }
     void use_config(const std::string& path) { REQUIRE(upop_set_option(h, "config", path.c_str()) == 0); }
     /** upop_set_security that must succeed. */
@@ -176,6 +181,16 @@ inline void greet(FakeConn& c, const std::vector<std::string>& caps) {
     c.send("220 fake.example ESMTP ready\r\n");
     c.expect("EHLO");
     c.send(ehlo_reply(caps));
+}
+
+/** MAIL, RCPT and DATA accepted one by one (no PIPELINING offered): the client is then in DATA. */
+inline void accept_envelope(FakeConn& c) {
+    c.expect("MAIL FROM");
+    c.send("250 ok\r\n");
+    c.expect("RCPT TO");
+    c.send("250 ok\r\n");
+    c.expect("DATA");
+    c.send("354 go ahead\r\n");
 }
 
 /** POP3 greeting, CAPA (answered with USER, or refused) and USER/PASS accepted. */
