@@ -264,15 +264,8 @@ struct ClosedPort {
     int fd = -1;
     uint16_t port = 0;
     ClosedPort() {
-        fd = ::socket(AF_INET, SOCK_STREAM, 0);
+        fd = upop_fake::bind_loopback(port);
         REQUIRE(fd >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
-        socklen_t len = sizeof a;
-        REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0);
-        port = ntohs(a.sin_port);
     }
     ~ClosedPort() { ::close(fd); }
     std::string conn() const { return "127.0.0.1+" + std::to_string(port); }

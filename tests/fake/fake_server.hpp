@@ -173,6 +173,11 @@ private:
  *  when caps is empty). */
 std::string ehlo_reply(const std::vector<std::string>& caps, const std::string& domain = "fake.example");
 
+/** A TCP socket bound to 127.0.0.1 on an ephemeral port, not listening (close-on-exec); port
+ *  receives its number. Bound and never listening, it is a port that refuses connections.
+ *  Returns -1 (port 0) when the system refuses. */
+int bind_loopback(uint16_t& port);
+
 /** Base64 of bytes (standard alphabet, padded). */
 std::string b64(const std::string& bytes);
 

@@ -66,15 +66,8 @@ struct Sock {
 // Binds 127.0.0.1:0 and returns the socket; port receives the number.
 int bind_loopback(uint16_t &port)
 {
-    int fd = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
+    int fd = upop_fake::bind_loopback(port);
     REQUIRE(fd >= 0);
-    sockaddr_in a{};
-    a.sin_family = AF_INET;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    REQUIRE(::bind(fd, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
-    socklen_t len = sizeof a;
-    REQUIRE(::getsockname(fd, reinterpret_cast<sockaddr *>(&a), &len) == 0);
-    port = ntohs(a.sin_port);
     return fd;
 }
 
