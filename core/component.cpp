@@ -3,6 +3,7 @@
 #include <unistd.h>
 
 #include <climits>
+#include <optional>
 
 #include "error.hpp"
 #include "mime/compose.hpp"
@@ -391,9 +392,26 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
     reply_code_ = 0;
     reply_text_.clear();
     bool refusal_noted = false; // GetSMTPResponse shows the first refusal, not the RSET after it
+    auto progress_of = [this](const mime::Composer &c) {
+        const int64_t total = static_cast<int64_t>(c.size());
+        return [this, total](uint64_t done) {
+            return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), total) == 0;
+        };
+    };
     try {
-        bool pipeline_data = ignore_rcpt || rcpts.size() == 1;
-        auto res = smtp_->envelope(env, pipeline_data);
+        // With CHUNKING the message goes with BDAT (RFC 3030): no stuffing, and when one
+        // recipient decides alone whether anything is delivered, MAIL, RCPT and the message go
+        // in one write (one round trip; a refused envelope makes the server discard the data).
+        const bool bdat = smtp_->chunking();
+        const bool one_trip = bdat && smtp_->pipelining() && rcpts.size() == 1;
+        proto::EnvelopeResult res;
+        std::optional<proto::Reply> final_reply;
+        if (one_trip) {
+            StringSource src(*composed);
+            final_reply = smtp_->send_bdat(src, progress_of(*composed), &env, &res);
+        } else {
+            res = smtp_->envelope(env, !bdat && (ignore_rcpt || rcpts.size() == 1));
+        }
         auto quota = [](int c) { return c == 452 || c == 552; };
         if (res.mail.code != 250) {
             reply_code_ = res.mail.code;
@@ -433,26 +451,31 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
                                           std::to_string(refusals_.front().code) + " " + refusals_.front().text + ")" +
                                           (all_refused ? "" : " and IgnoreRcptError is not set") + "; nothing was sent");
         }
-        proto::Reply data = res.data ? *res.data : smtp_->data_command();
-        if (data.code != 354) {
-            note_smtp_reply();
-            smtp_->reset();
-            throw Error(quota(data.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
-                        "the server refused DATA: " + std::to_string(data.code) + " " + one_line(data.text()));
+        if (!final_reply) {
+            // Refused To/Cc recipients leave the headers: compose again without them.
+            if (refused) composed = std::make_unique<mime::Composer>(m, to_hdr, cc_hdr);
+            StringSource src(*composed);
+            if (bdat) {
+                final_reply = smtp_->send_bdat(src, progress_of(*composed));
+            } else {
+                proto::Reply data = res.data ? *res.data : smtp_->data_command();
+                if (data.code != 354) {
+                    note_smtp_reply();
+                    smtp_->reset();
+                    throw Error(quota(data.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
+                                "the server refused DATA: " + std::to_string(data.code) + " " + one_line(data.text()));
+                }
+                final_reply = smtp_->send_body(src, progress_of(*composed));
+            }
         }
-        // Refused To/Cc recipients leave the headers: compose again without them.
-        if (refused) composed = std::make_unique<mime::Composer>(m, to_hdr, cc_hdr);
-        StringSource src(*composed);
-        const uint64_t total = composed->size();
-        auto progress = [this, total](uint64_t done) {
-            return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), static_cast<int64_t>(total)) == 0;
-        };
-        auto final_reply = smtp_->send_body(src, progress);
-        note_smtp_reply();
-        if (final_reply.code != 250)
-            throw Error(quota(final_reply.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
-                        "the server refused the message: " + std::to_string(final_reply.code) + " " +
-                            one_line(final_reply.text()));
+        // this, not a later RSET, is what GetSMTPResponse reports
+        reply_code_ = final_reply->code;
+        reply_text_ = without_controls(final_reply->text(), true);
+        refusal_noted = true;
+        if (final_reply->code != 250)
+            throw Error(quota(final_reply->code) ? UPOP_E_QUOTA : UPOP_E_MISC,
+                        "the server refused the message: " + std::to_string(final_reply->code) + " " +
+                            one_line(final_reply->text()));
         return refused;
     } catch (...) {
         if (!refusal_noted) note_smtp_reply();

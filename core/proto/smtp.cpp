@@ -1,5 +1,6 @@
 #include "proto/smtp.hpp"
 
+#include <algorithm>
 #include <cctype>
 
 #include "error.hpp"
@@ -118,7 +119,7 @@ uint64_t SmtpSession::max_size() const
     return 0;
 }
 
-EnvelopeResult SmtpSession::envelope(const Envelope &env, bool with_data)
+std::vector<std::string> SmtpSession::envelope_commands(const Envelope &env) const
 {
     std::string mail = "MAIL FROM:<" + env.from + ">";
     if (env.size && has_capability("SIZE")) mail += " SIZE=" + std::to_string(env.size);
@@ -126,10 +127,16 @@ EnvelopeResult SmtpSession::envelope(const Envelope &env, bool with_data)
     if (env.smtputf8 && has_capability("SMTPUTF8")) mail += " SMTPUTF8";
     std::vector<std::string> cmds{mail};
     for (auto &r : env.rcpts) cmds.push_back("RCPT TO:<" + r + ">");
+    return cmds;
+}
+
+EnvelopeResult SmtpSession::envelope(const Envelope &env, bool with_data)
+{
+    std::vector<std::string> cmds = envelope_commands(env);
     if (with_data) cmds.push_back("DATA");
 
     EnvelopeResult res;
-    if (has_capability("PIPELINING")) {
+    if (pipelining()) {
         std::string batch;
         for (auto &c : cmds) {
             wire_.tracer().line(UPOP_SMTP, '>', c);
@@ -163,19 +170,20 @@ Reply SmtpSession::send_body(BodySource &src, const std::function<bool(uint64_t)
     wire_.trace_event("sending message data");
     wire_.begin_bulk();
     try {
+        // One block is read ahead, so that the terminator goes in the same write (and TLS
+        // record) as the end of the message.
+        size_t n = src.read(buf.data(), buf.size());
         for (;;) {
-            size_t n = src.read(buf.data(), buf.size());
-            if (n == 0) break;
             out.clear();
             stuffer.feed(std::string_view(buf.data(), n), out);
-            wire_.send_raw(out);
             done += n;
+            n = n ? src.read(buf.data(), buf.size()) : 0;
+            if (n == 0) stuffer.finish(out);
+            wire_.send_raw(out);
             if (progress && !progress(done))
                 throw Error(UPOP_E_MISC, "sending was cancelled by the progress callback");
+            if (n == 0) break;
         }
-        out.clear();
-        stuffer.finish(out);
-        wire_.send_raw(out);
     } catch (const Error &e) {
         // Inside DATA every byte is message content: the only way out without delivering a
         // message is to drop the connection before the final dot.
@@ -185,17 +193,131 @@ Reply SmtpSession::send_body(BodySource &src, const std::function<bool(uint64_t)
     }
     wire_.tracer().line(UPOP_SMTP, '>', "<" + std::to_string(done) + " bytes of message data>");
     wire_.tracer().line(UPOP_SMTP, '>', ".");
-    // From here the server decides: the reply says whether the message was delivered, so a
-    // cancellation does not abandon it (RFC 5321 §4.5.3.2: the client waits for the final reply).
+    return final_reply([this] { return read_reply(); });
+}
+
+// From the end of the message data on the server decides: the reply says whether the message
+// was delivered, so a cancellation does not abandon it (RFC 5321 §4.5.3.2: the client waits for
+// the final reply).
+Reply SmtpSession::final_reply(const std::function<Reply()> &read)
+{
     Wire::NoCancel keep(wire_);
     try {
-        return read_reply();
+        return read();
     } catch (const Error &e) {
         wire_.close();
         throw Error(e.status(), std::string(e.what()) +
                                     ". The end of the message data was sent, so the message MAY HAVE BEEN "
                                     "DELIVERED: check before sending it again");
     }
+}
+
+Reply SmtpSession::send_bdat(BodySource &src, const std::function<bool(uint64_t)> &progress, const Envelope *env,
+                             EnvelopeResult *env_res)
+{
+    // The replies still owed by the server, in order: MAIL, RCPTs, then one per chunk.
+    enum class Owed { Mail, Rcpt, Chunk };
+    std::vector<Owed> owed;
+    size_t next_owed = 0;
+    std::string head; // commands that go in the same write as the next chunk
+    if (env) {
+        for (auto &c : envelope_commands(*env)) {
+            wire_.tracer().line(UPOP_SMTP, '>', c);
+            head += c;
+            head += "\r\n";
+            owed.push_back(owed.empty() ? Owed::Mail : Owed::Rcpt);
+        }
+        wire_.trace_event("pipelined " + std::to_string(owed.size()) +
+                          " commands with the first BDAT chunk in one write");
+    }
+    std::optional<Reply> refused; // the first chunk reply that was not 250
+    Reply last_chunk;
+    auto take = [&](const Reply &r) {
+        Owed what = owed[next_owed++];
+        if (what == Owed::Mail) env_res->mail = r;
+        else if (what == Owed::Rcpt) env_res->rcpts.push_back(r);
+        else {
+            last_chunk = r;
+            if (r.code != 250 && !refused) refused = r;
+        }
+    };
+    auto envelope_refused = [&] {
+        if (!env || next_owed == 0) return false;
+        if (env_res->mail.code != 250) return true;
+        return env_res->rcpts.size() == env->rcpts.size() &&
+               std::none_of(env_res->rcpts.begin(), env_res->rcpts.end(),
+                            [](const Reply &r) { return r.code == 250 || r.code == 251; });
+    };
+
+    DotStuffer encoder(false);
+    std::string chunk, out;
+    std::vector<char> buf(64 * 1024);
+    uint64_t done = 0, sent = 0;
+    bool last = false;
+    wire_.trace_event("sending message data in BDAT chunks");
+    wire_.begin_bulk();
+    try {
+        size_t n = src.read(buf.data(), buf.size());
+        while (!last) {
+            // fill a chunk; one block is read ahead so that the last chunk says LAST
+            chunk.clear();
+            while (n > 0 && chunk.size() < kBdatChunk) {
+                encoder.feed(std::string_view(buf.data(), n), chunk);
+                done += n;
+                n = src.read(buf.data(), buf.size());
+                if (progress && !progress(done))
+                    throw Error(UPOP_E_MISC, "sending was cancelled by the progress callback");
+            }
+            last = n == 0;
+            if (last) encoder.end_lines(chunk);
+            std::string cmd = "BDAT " + std::to_string(chunk.size()) + (last ? " LAST" : "");
+            wire_.tracer().line(UPOP_SMTP, '>', cmd);
+            wire_.tracer().line(UPOP_SMTP, '>', "<" + std::to_string(chunk.size()) + " bytes of message data>");
+            out.assign(head).append(cmd).append("\r\n", 2).append(chunk);
+            head.clear();
+            owed.push_back(Owed::Chunk);
+            wire_.send_raw(out);
+            sent += chunk.size();
+            if (last) break;
+            if (!pipelining()) {
+                // every chunk waits for its reply
+                take(read_reply());
+                wire_.begin_bulk();
+            } else {
+                // replies that have arrived meanwhile; a refused envelope or chunk stops the sending
+                bool read_some = false;
+                while (next_owed < owed.size() && wire_.has_unread()) {
+                    take(read_reply());
+                    read_some = true;
+                }
+                if (read_some) wire_.begin_bulk();
+            }
+            if (refused || envelope_refused()) break;
+        }
+    } catch (const Error &e) {
+        // A chunk cut short leaves the server counting bytes: only closing ends it safely.
+        abandon_data(e.status(), e.what());
+    } catch (const std::exception &e) {
+        abandon_data(UPOP_E_MISC, e.what());
+    }
+    if (!last) {
+        // Stopped early: the transaction failed. Collect what is owed; a refused chunk leaves the
+        // transaction open, so RSET ends it (a refused envelope is the caller's to reset).
+        wire_.trace_event("BDAT stopped after " + std::to_string(sent) + " bytes: the server refused the transaction");
+        while (next_owed < owed.size()) take(read_reply());
+        if (!refused) return env_res->mail.code != 250 ? env_res->mail : env_res->rcpts.back();
+        Reply rset = reset();
+        if (rset.code != 250) wire_.trace_event("the server refused RSET after the refused BDAT chunk");
+        return *refused;
+    }
+    Reply verdict = final_reply([&] {
+        while (next_owed < owed.size()) take(read_reply());
+        return refused ? *refused : last_chunk;
+    });
+    // a chunk refused after an accepted envelope: make sure the transaction is over
+    if (refused && !envelope_refused() && reset().code != 250)
+        wire_.trace_event("the server refused RSET after the refused BDAT chunk");
+    return verdict;
 }
 
 void SmtpSession::abandon_data(int status, const std::string &why)

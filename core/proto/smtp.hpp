@@ -49,6 +49,9 @@ public:
     // MAIL FROM and every RCPT TO in one write when the server offers PIPELINING (and DATA too
     // when with_data), else one by one. Replies are read in order.
     EnvelopeResult envelope(const Envelope &env, bool with_data);
+    // The server offers CHUNKING (RFC 3030: BDAT) and the session speaks ESMTP.
+    bool chunking() const { return esmtp_ && has_capability("CHUNKING"); }
+    bool pipelining() const { return esmtp_ && has_capability("PIPELINING"); }
     Reply data_command() { return command("DATA"); }
     // Streams the body (dot-stuffed, line endings normalised), the terminator, reads the reply.
     // progress(done_bytes) returning false cancels. Any failure before the final dot (the
@@ -58,9 +61,23 @@ public:
     // interrupts (the reply is awaited up to timeout_ms); a failure then says the message may
     // have been delivered.
     Reply send_body(BodySource &src, const std::function<bool(uint64_t)> &progress);
+    // Sends the body with BDAT (RFC 3030): line endings normalised, nothing stuffed, in chunks
+    // of up to kBdatChunk bytes, the last one "BDAT <n> LAST"; returns the reply to the last
+    // chunk (or to the first refused one). With PIPELINING the chunks do not wait for their
+    // replies (a refusal read meanwhile stops the sending, then RSET ends the transaction).
+    // With env (needs PIPELINING), MAIL FROM and the RCPT TOs go in the same write as the first
+    // chunk, their replies land in *env_res, and a small message costs one round trip; when
+    // they are refused the server consumes and discards the chunks (RFC 3030 §2), so nothing
+    // is delivered and the caller resets the transaction. Failures before the last chunk is
+    // written, and after it, are handled as in send_body.
+    Reply send_bdat(BodySource &src, const std::function<bool(uint64_t)> &progress, const Envelope *env = nullptr,
+                    EnvelopeResult *env_res = nullptr);
     Reply reset() { return command("RSET"); }
+    static constexpr size_t kBdatChunk = 1024 * 1024;
 
 private:
+    std::vector<std::string> envelope_commands(const Envelope &env) const;
+    Reply final_reply(const std::function<Reply()> &read);
     [[noreturn]] void abandon_data(int status, const std::string &why);
     std::string ehlo_domain_;
     bool esmtp_ = true;

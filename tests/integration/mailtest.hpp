@@ -318,5 +318,7 @@ inline std::string strict_submission() {
     return env().strict_addr + "+" + env().port_strict_submission;
 }
 inline std::string badcert_submission() { return "localhost+" + env().port_bad_submission; }
+// Postfix's submission-style port: STARTTLS mandatory, AUTH after it.
+inline std::string postfix_submission() { return "localhost+" + getenv_or("PORT_PF_SUBMISSION", "24525"); }
 
 }  // namespace mailtest

@@ -1,11 +1,7 @@
 // Receiving over POP3 from real Dovecot: logon (STLS + USER/PASS, implicit TLS, plaintext
 // refused), ListMail with the -16 continuation, GetRawMail, DeleteMail committed at logoff.
 #include "mailtest.hpp"
-
-#include <arpa/inet.h>
-#include <netinet/in.h>
-#include <poll.h>
-#include <sys/socket.h>
+#include "relay.hpp"
 
 using namespace mailtest;
 
@@ -65,67 +61,14 @@ std::string raw_all(Handle &h, int id, size_t cap) {
 // (so it must not commit the deletions) and the client never gets an answer.
 class QuitEater {
 public:
-    QuitEater() {
-        lfd_ = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        REQUIRE(lfd_ >= 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        REQUIRE(::bind(lfd_, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0);
-        REQUIRE(::listen(lfd_, 1) == 0);
-        socklen_t len = sizeof a;
-        REQUIRE(::getsockname(lfd_, reinterpret_cast<sockaddr *>(&a), &len) == 0);
-        port_ = ntohs(a.sin_port);
-        thread_ = std::thread([this] { run(); });
-    }
-    ~QuitEater() {
-        if (thread_.joinable()) thread_.join();
-        ::close(lfd_);
-    }
-    std::string conn() const { return "localhost+" + std::to_string(port_); }
+    std::string conn() const { return relay_.conn(); }
     bool ate_quit() const { return ate_quit_; }
 
 private:
-    void run() {
-        pollfd p{lfd_, POLLIN, 0};
-        if (::poll(&p, 1, 30000) != 1) return;
-        int c = ::accept4(lfd_, nullptr, nullptr, SOCK_CLOEXEC);
-        if (c < 0) return;
-        int s = ::socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0);
-        sockaddr_in a{};
-        a.sin_family = AF_INET;
-        a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-        a.sin_port = htons(static_cast<uint16_t>(std::stoi(getenv_or("PORT_POP3", "24110"))));
-        if (::connect(s, reinterpret_cast<sockaddr *>(&a), sizeof a) == 0) {
-            std::string line_start; // what the client sent since its last line end
-            for (;;) {
-                pollfd fds[2] = {{c, POLLIN, 0}, {s, POLLIN, 0}};
-                if (::poll(fds, 2, 30000) <= 0) break;
-                char buf[16384];
-                if (fds[1].revents) {
-                    ssize_t n = ::read(s, buf, sizeof buf);
-                    if (n <= 0 || ::write(c, buf, static_cast<size_t>(n)) != n) break;
-                }
-                if (fds[0].revents) {
-                    ssize_t n = ::read(c, buf, sizeof buf);
-                    if (n <= 0) break;
-                    std::string got(buf, static_cast<size_t>(n));
-                    // the client writes each command in one write
-                    if (got.rfind("QUIT", 0) == 0) {
-                        ate_quit_ = true;
-                        break;
-                    }
-                    if (::write(s, buf, static_cast<size_t>(n)) != n) break;
-                }
-            }
-        }
-        ::close(s);
-        ::close(c);
-    }
-    int lfd_ = -1;
-    uint16_t port_ = 0;
-    std::thread thread_;
     std::atomic<bool> ate_quit_{false};
+    // the client writes each command in one write
+    Relay relay_{getenv_or("PORT_POP3", "24110"),
+                 [this](std::string &got) { return !(ate_quit_ = got.rfind("QUIT", 0) == 0); }, nullptr};
 };
 
 // Logs on over TLS and returns the mailbox's message number of token (0: not there).

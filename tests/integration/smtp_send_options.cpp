@@ -1,12 +1,10 @@
 // Send's options and extensions against real servers: IgnoreRcptError with Postfix refusing a
-// recipient, GetRecipientDetails, PIPELINING in one write, MaxSize, SendMail's implicit logon.
+// recipient, GetRecipientDetails, MaxSize, SendMail's implicit logon.
 #include "mailtest.hpp"
 
 using namespace mailtest;
 
 namespace {
-
-std::string postfix_submission() { return "localhost+" + getenv_or("PORT_PF_SUBMISSION", "24525"); }
 
 void logon_postfix(Handle &h) {
     REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
@@ -70,32 +68,6 @@ TEST_CASE("Postfix refuses one of three recipients: without IgnoreRcptError noth
     for (auto sub : {"new", "cur"})
         for (auto &f : fs::directory_iterator(dir / sub))
             CHECK(read_file(f.path()).find("not sent " + token) == std::string::npos);
-}
-
-TEST_CASE("With PIPELINING offered, MAIL, RCPT and DATA leave in one write") {
-    std::string token = unique_token("pipe");
-    Handle h;
-    logon_postfix(h);
-    REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
-    REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
-    REQUIRE(upop_set_subject(h, ("pipelined " + token).c_str()) == UPOP_OK);
-    REQUIRE(upop_set_message(h, "pipelined", "") == UPOP_OK);
-    h.trace.clear();
-    CHECK_MESSAGE(upop_send(h, "") == 0, h.error());
-    // the three commands are traced one after the other, before any reply is read
-    std::vector<std::string> seq;
-    for (auto &l : h.trace) {
-        if (l.direction == '<') break;
-        if (l.direction == '>') seq.push_back(l.text.substr(0, 4));
-        if (l.direction == '*') seq.push_back(l.text);
-    }
-    REQUIRE(seq.size() >= 4);
-    CHECK(seq[0] == "MAIL");
-    CHECK(seq[1] == "RCPT");
-    CHECK(seq[2] == "DATA");
-    CHECK(seq[3].find("pipelined 3 commands in one write") != std::string::npos);
-    CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
-    CHECK(!wait_for_delivery(token).empty());
 }
 
 TEST_CASE("MaxSize refuses a larger message before anything is sent") {
