@@ -314,6 +314,22 @@ std::vector<std::string> FakeConn::read_data() {
     }
 }
 
+std::string FakeConn::read_bytes(std::size_t n) {
+    timed_out_ = false;
+    const auto deadline = Clock::now() + timeout_;
+    while (buf_.size() < n && fd_ >= 0) {
+        if (!fill(deadline)) {
+            if (timed_out_) fail("timed out after " + std::to_string(timeout_.count()) + " ms waiting for " +
+                                 std::to_string(n) + " bytes from the client");
+            eof_ = true;
+            break;
+        }
+    }
+    std::string out = buf_.substr(0, std::min(n, buf_.size()));
+    buf_.erase(0, out.size());
+    return out;
+}
+
 bool FakeConn::start_tls(const std::string& cert_file, const std::string& key_file) {
     if (fd_ < 0 || eof_) {
         fail("TLS handshake failed: the connection is already closed");

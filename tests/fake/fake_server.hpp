@@ -60,6 +60,11 @@ public:
      *  before the terminator, still dot-stuffed. Stops early at eof(). */
     std::vector<std::string> read_data();
 
+    /** Reads exactly n bytes (a BDAT chunk). Returns fewer, with eof() true, when the client
+     *  closed first or the safety timeout expired (the latter recorded as a failure). The bytes
+     *  are not recorded as lines. */
+    std::string read_bytes(std::size_t n);
+
     /** Server-side TLS handshake (mbedTLS) on the same socket; afterwards send/read_line go
      *  through TLS. Bytes the client sent before the handshake that were not read as lines are
      *  recorded as a failure (a client must send nothing between STARTTLS and the handshake).
