@@ -392,8 +392,10 @@ def main():
     print("  library: %s; repetitions: %d (W3: %d), clients alternating in the order %s"
           % (a.build, reps, min(reps, 3), ", ".join(names)))
     sink = Sink(a.work)
+    # the Dovecot servers, with the POP3 workload's mailbox when that workload runs
     box = next((w for w in ws if w.target == "dovecot" and w.kind == "pop"), None)
-    dovecot = Dovecot(box.count, box.size) if box else None
+    dovecot = Dovecot(box.count if box else 0, box.size if box else 0) if any(
+        w.target == "dovecot" for w in ws) else None
     if dovecot and dovecot.note:
         print("  " + dovecot.note)
     failures = []

@@ -38,6 +38,18 @@ TEST_CASE("DATA: line endings become CRLF and leading dots are doubled")
     CHECK(stuff("x\r\n") == "x\r\n.\r\n");
 }
 
+TEST_CASE("BDAT: line endings become CRLF, dots stay as they are, the last line is ended")
+{
+    for (size_t chunk : {1ul, 2ul, 3ul, 1000ul}) {
+        CAPTURE(chunk);
+        proto::DotStuffer s(false);
+        std::string in = ".start\n.\r\nmid\r\r\n..x\rend", out;
+        for (size_t i = 0; i < in.size(); i += chunk) s.feed(std::string_view(in).substr(i, chunk), out);
+        s.finish(out);
+        CHECK(out == ".start\r\n.\r\nmid\r\n\r\n..x\r\nend\r\n");
+    }
+}
+
 TEST_CASE("DATA: every smuggling end-of-data variant stays inside the message")
 {
     const char *variants[] = {"\n.\n", "\n.\r\n", "\r.\r", "\r\n.\r", "\r\n.\n", "\n.\r", "\r.\n", "\r.\r\n"};
