@@ -287,23 +287,31 @@ UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char
 UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options);
 /** Send: transmits the composed message over the open SMTP session. Options: MaxSize=<bytes>,
  *  IgnoreRcptError=True|False. The message is kept until ClearMail.
+ *  Transfer: with a server that offers CHUNKING (RFC 3030) the message goes in BDAT chunks of
+ *  up to 1 MiB, not dot-stuffed; with one recipient MAIL FROM, RCPT TO and the first chunk
+ *  share one write (one round trip for a small message; if the server refuses the sender or
+ *  the recipient it discards the data, and nothing is delivered). Otherwise DATA, dot-stuffed.
+ *  Line ends become CRLF either way. "The final dot" below is, with BDAT, the end of the last
+ *  chunk ("BDAT n LAST").
  *  Integrity: attachments and inline files must be what they were at AddAttachment/AddInline
  *  (size and modification time, checked before MAIL FROM and again while the data streams).
- *  Any failure after the server's 354 (a file that vanished or changed, a network error, the
- *  low-speed rule, the progress callback) closes the connection before the final dot: nothing
- *  is delivered, the sentence says so, and the session is over (the next call returns -8 at
- *  once). Once the final dot is written, upop_cancel no longer abandons the server's verdict: it
- *  is awaited up to timeout_ms (RFC 5321 4.5.3.2); without it Send returns -4 (or -9) with a
- *  sentence saying the message MAY HAVE BEEN DELIVERED: check before sending it again.
+ *  Any failure after the server's 354 or inside a chunk (a file that vanished or changed, a
+ *  network error, the low-speed rule, the progress callback) closes the connection before the
+ *  final dot: nothing is delivered, the sentence says so, and the session is over (the next
+ *  call returns -8 at once). A chunk the server refuses stops the sending and RSET ends the
+ *  transaction; the session stays open. Once the final dot is written, upop_cancel no longer
+ *  abandons the server's verdict: it is awaited up to timeout_ms (RFC 5321 4.5.3.2); without it
+ *  Send returns -4 (or -9) with a sentence saying the message MAY HAVE BEEN DELIVERED: check
+ *  before sending it again.
  *  Returns: 0; >0 the number of refused recipients (IgnoreRcptError: the message went to the
  *  others, upop_get_recipient_details lists them); -2 a bad option or value, an address the
  *  server cannot take (non-ASCII without SMTPUTF8), or the server refused the sender, every
  *  recipient, or without IgnoreRcptError any recipient (nothing was sent); -4 time-out or
  *  upop_cancel (after the final dot the message may have been delivered); -6 larger than MaxSize
  *  or the server's SIZE, or options over 10240 bytes; -8 not logged on; -9 network; -10 h is
- *  NULL, the server refused DATA or the message, or the progress callback stopped it; -12 From
- *  or every recipient missing; -13 an attachment vanished or changed since it was added; -15
- *  server quota (452/552); -18 memory. */
+ *  NULL, the server refused DATA, a BDAT chunk or the message, or the progress callback stopped
+ *  it; -12 From or every recipient missing; -13 an attachment vanished or changed since it was
+ *  added; -15 server quota (452/552); -18 memory. */
 UPOP_API int upop_send(upop *h, const char *options);
 /** SendMail: the legacy one-shot plain-text send (see the reference); logs on and off around
  *  the send when no SMTP session is open (then server is the connection string, with the
