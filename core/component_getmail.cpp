@@ -56,9 +56,14 @@ int Component::get_mail(int32_t n, const std::string &att_loc, int64_t mail_size
             continue;
         }
         bool ok = true;
-        std::string data = mime::decode_body(*f.part, ok); // message/rfc822: the bytes as they are
+        // A part without a transfer encoding is written straight from the message (no copy of its
+        // own: a large attachment is held once, not twice); the others are decoded first.
+        const std::string &enc = f.part->encoding;
+        const bool identity = enc.empty() || enc == "7bit" || enc == "8bit" || enc == "binary";
+        std::string decoded;
+        if (!identity) decoded = mime::decode_body(*f.part, ok); // message/rfc822: the bytes as they are
         if (!ok) warn(kWarnDecode, "'" + f.name + "' could not be decoded from " + f.part->encoding + " completely");
-        auto r = mime::write_new_file(att_loc, f.name, data);
+        auto r = mime::write_new_file(att_loc, f.name, identity ? f.part->body : std::string_view(decoded));
         if (r.status == mime::WriteResult::Failed) {
             warn(kWarnWrite, r.error);
             continue;
