@@ -507,10 +507,10 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
 
 size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
 {
-    const std::string what = "reading from " + peer_;
+    // (the sentence of a failure is made only when it fails: no allocation per read)
     if (cap == 0) return 0;
     if (fd_ < 0) throw Error(UPOP_E_NETWORK, "the connection is closed");
-    if (cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, what);
+    if (cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, "reading from " + peer_);
     if (tls_) {
         if (cap > INT_MAX) cap = INT_MAX;
         for (;;) {
@@ -520,7 +520,7 @@ size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
                 fail(UPOP_E_NETWORK, "connection closed by the server");
             if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
                 Wait w = wait(fd_, r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, dl);
-                if (w != Wait::Ready) fail_wait(w, what);
+                if (w != Wait::Ready) fail_wait(w, "reading from " + peer_);
                 continue;
             }
             if (r == MBEDTLS_ERR_NET_CONN_RESET || r == MBEDTLS_ERR_NET_RECV_FAILED ||
@@ -537,7 +537,7 @@ size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             fail(UPOP_E_NETWORK, "cannot read from " + peer_ + ": " + std::strerror(errno));
         Wait w = wait(fd_, POLLIN, dl);
-        if (w != Wait::Ready) fail_wait(w, what);
+        if (w != Wait::Ready) fail_wait(w, "reading from " + peer_);
     }
 }
 
