@@ -271,6 +271,7 @@ int Component::retrieve(const int32_t *nrs, size_t count, bool headers, upop_chu
         // ever the progress total, never an allocation.
         std::vector<int32_t> numbers;
         std::map<int32_t, uint64_t> sizes;
+        if (nrs && count == 0) return UPOP_OK;
         const bool listed = !nrs || progress_;
         if (listed) {
             auto r = s.command("LIST");
