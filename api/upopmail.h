@@ -99,7 +99,7 @@ enum { UPOP_SMTP = 1, UPOP_POP = 2 };
  *                           GetSecurity: memory allocation failed.
  *  -7   UPOP_E_UNSUPPORTED  logon (LogonSMTP, LogonMail, SendMail): the server lacks what a
  *                           mandatory driver needs (orig) · GetMail, GetRawMail, DeleteMail: no
- *                           such message number (orig).
+ *                           such message number (orig); upop_retrieve likewise.
  *  -8   UPOP_E_SECURITY     logon (LogonSMTP, LogonMail, SendMail): the security context could
  *                           not be established: TLS, authentication or a protocol error (orig)
  *                           · every other session operation: not logged on (orig).
@@ -109,9 +109,9 @@ enum { UPOP_SMTP = 1, UPOP_POP = 2 };
  *  -10  UPOP_E_MISC         misuse no data can cause: a NULL handle or pointer, a server type
  *                           other than UPOP_SMTP/UPOP_POP, a buffer that cannot hold the next
  *                           character, an _x call with nothing pending; also a stop by the
- *                           progress callback, a server reply the operation cannot go on from
- *                           (Send: DATA or the message refused), an internal error (orig:
- *                           "miscellaneous").
+ *                           progress callback or by upop_retrieve's chunk callback, a server
+ *                           reply the operation cannot go on from (Send: DATA or the message
+ *                           refused), an internal error (orig: "miscellaneous").
  *  -11  UPOP_E_RETRIEVAL    a listing or message could not be retrieved: the server refused it,
  *                           or it is beyond the parser's bounds.
  *  -12  UPOP_E_MISSING      Send, SendMail: From or every recipient missing (orig).
@@ -375,6 +375,42 @@ UPOP_API int upop_get_mail_x(upop *h, char *header_list, size_t header_cap, char
  *  the server refused RETR; -16 call upop_get_raw_mail_x for the next part; -18 memory. */
 UPOP_API int upop_get_raw_mail(upop *h, int32_t msg_nr, int64_t mail_size, char *message, size_t cap);
 UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap);
+/** Retrieve (0.2): streams messages to fn as they arrive, without holding any message whole:
+ *  memory stays flat (a read buffer of about 64 KiB) whatever the message sizes.
+ *  msg_nrs: count message numbers, retrieved and handed out in that order (a number may
+ *  repeat); msg_nrs NULL with count 0: every message of the mailbox, in the order of one LIST;
+ *  msg_nrs not NULL with count 0: nothing to do (0). With UPOP_RETRIEVE_HEADERS in flags each
+ *  message is asked with "TOP n 0" (its header and the empty line after it) instead of RETR.
+ *  When the server offers PIPELINING (CAPA) the commands are pipelined, at most 32 outstanding
+ *  at a time; else they go one at a time. Sizes come from one LIST (never LIST n per message),
+ *  asked only for msg_nrs NULL or when a progress callback is set: upop_set_progress then sees
+ *  the bytes handed out so far over the LIST total of the messages asked, and a non-zero return
+ *  from it stops the call as fn's does.
+ *  fn(user, msg_nr, data, len, end_of_message): data is the message as the server stores it,
+ *  dot-unstuffed, each line ending in CRLF (a bare LF is given as CRLF), NUL bytes as they are,
+ *  in chunks of any size (len > 0) that point into the library's buffer and are valid only
+ *  during the call; after a message's last chunk, one call with len 0 and end_of_message 1.
+ *  fn returns 0 to go on; non-zero stops the call, which returns -10: no more commands are
+ *  sent, and the responses already asked for (at most the 32 of the window, each as long as its
+ *  message) are read to their end without calling fn again, so the session stays usable.
+ *  A message the server refuses (-ERR to RETR or TOP: no such message, deleted in this
+ *  session), or after a LIST a number that LIST does not show, is skipped: fn is not called for
+ *  it, the other messages are still handed out, and the call then returns -11 (refused) or -7
+ *  (not in LIST), with a sentence naming the first such message and how many there were.
+ *  A message of more than 268435456 bytes (or a line of more than 1 MiB) ends the call with
+ *  -11 (-9 for the line) and closes the connection, as a time-out, upop_cancel and a network
+ *  failure do; the next call on the session then returns -8.
+ *  Returns: 0; -2 flags has a bit other than UPOP_RETRIEVE_HEADERS; -4 time-out or upop_cancel
+ *  (connection closed); -7 a message number below 1 (nothing was retrieved), or one that LIST
+ *  does not show (the others were handed out); -8 not logged on; -9 network, or a server that
+ *  broke the protocol; -10 h or fn is NULL, msg_nrs is NULL with count > 0, count over 1000000,
+ *  or fn or the progress callback stopped the call; -11 the server refused a message (the
+ *  others were handed out) or the LIST, or a message over 268435456 bytes; -18 memory. */
+enum { UPOP_RETRIEVE_HEADERS = 1 };
+typedef int (*upop_chunk_fn)(void *user, int32_t msg_nr, const char *data, size_t len,
+                             int end_of_message);
+UPOP_API int upop_retrieve(upop *h, const int32_t *msg_nrs, size_t count, int flags,
+                           upop_chunk_fn fn, void *user);
 /** DeleteMail: sends DELE; the server removes the message at LogoffMail (QUIT), not when the
  *  connection is lost.
  *  Returns: 0; -4 time-out or upop_cancel; -7 no such message; -8 not logged on; -9 network;

@@ -412,6 +412,23 @@ UPOP_API int upop_get_raw_mail_x(upop *h, char *message, size_t cap)
     });
 }
 
+UPOP_API int upop_retrieve(upop *h, const int32_t *msg_nrs, size_t count, int flags, upop_chunk_fn fn, void *user)
+{
+    return call(h, __func__, [&](upopmail::Component &c) {
+        if (!fn) throw upopmail::Error(UPOP_E_MISC, "upop_retrieve: fn is NULL (the callback that receives the data)");
+        if (!msg_nrs && count > 0)
+            throw upopmail::Error(UPOP_E_MISC, "upop_retrieve: msg_nrs is NULL but count is " + std::to_string(count) +
+                                                   " (NULL with count 0 retrieves every message)");
+        if (count > 1000000)
+            throw upopmail::Error(UPOP_E_MISC, "upop_retrieve: count " + std::to_string(count) +
+                                                   " is more than 1000000 message numbers");
+        if (flags & ~UPOP_RETRIEVE_HEADERS)
+            throw upopmail::Error(UPOP_E_PARAM, "upop_retrieve: flags " + std::to_string(flags) +
+                                                    " has a bit other than UPOP_RETRIEVE_HEADERS (1)");
+        return c.retrieve(msg_nrs, count, (flags & UPOP_RETRIEVE_HEADERS) != 0, fn, user);
+    });
+}
+
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr)
 {
     return call(h, __func__, [&](upopmail::Component &c) { return c.delete_mail(msg_nr), UPOP_OK; });
@@ -522,7 +539,7 @@ UPOP_API const char *upop_strerror(int status)
                "SIZE); SetSecurity, GetSecurity: memory allocation failed";
     case UPOP_E_UNSUPPORTED:
         return "logon: the server does not support what a mandatory security driver needs; GetMail, GetRawMail, "
-               "DeleteMail: no such message number";
+               "DeleteMail, Retrieve: no such message number";
     case UPOP_E_SECURITY:
         return "logon: the security context could not be established (TLS, authentication or a protocol error); "
                "other session operations: not logged on";
@@ -531,7 +548,7 @@ UPOP_API const char *upop_strerror(int status)
                "configuration, or the server broke the protocol";
     case UPOP_E_MISC:
         return "miscellaneous: a NULL handle or pointer, a bad server type, a buffer too small for the next "
-               "character, nothing pending for an _x call, stopped by the progress callback, a server reply the "
+               "character, nothing pending for an _x call, stopped by the progress or chunk callback, a server reply the "
                "operation cannot go on from, or an internal error";
     case UPOP_E_RETRIEVAL: return "a listing or message could not be retrieved";
     case UPOP_E_MISSING: return "the sender (From) or every recipient is missing";

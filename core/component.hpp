@@ -49,6 +49,9 @@ public:
     int list_mail(std::string &out);
     void get_raw_mail(int32_t n, int64_t mail_size, std::string &out);
     void delete_mail(int32_t n);
+    // upop_retrieve: streams messages nrs[0..count) (nrs NULL: every message of one LIST) to fn,
+    // RETR or (headers) TOP n 0, pipelined; returns 0 or throws (the statuses of its declaration).
+    int retrieve(const int32_t *nrs, size_t count, bool headers, upop_chunk_fn fn, void *user);
     // GetMail (core/component_getmail.cpp): fetches message n, decodes it, writes every part but
     // the plain text into att_loc; returns the warning 0..3.
     int get_mail(int32_t n, const std::string &att_loc, int64_t mail_size, std::string &headers, std::string &text,

@@ -15,6 +15,9 @@ namespace upopmail {
 namespace {
 constexpr int kWarnDecode = 1, kWarnWrite = 2, kWarnDuplicate = 3;
 constexpr size_t kMaxNotes = 5; // sentences kept for upop_last_error
+
+// A body without a transfer encoding: its bytes are the message's, decode_body would only copy them.
+bool is_identity(const std::string &enc) { return enc.empty() || enc == "7bit" || enc == "8bit" || enc == "binary"; }
 } // namespace
 
 int Component::get_mail(int32_t n, const std::string &att_loc, int64_t mail_size, std::string &headers,
@@ -38,9 +41,13 @@ int Component::get_mail(int32_t n, const std::string &att_loc, int64_t mail_size
     std::string body;
     if (view.text) {
         bool ok = true;
-        std::string bytes = mime::decode_body(*view.text, ok);
+        // without a transfer encoding the text is converted straight from the message: one copy
+        // of a large text (its UTF-8 form) besides the message, not two
+        std::string decoded;
+        const bool identity = is_identity(view.text->encoding);
+        if (!identity) decoded = mime::decode_body(*view.text, ok);
         if (!ok) warn(kWarnDecode, "the text could not be decoded from " + view.text->encoding + " completely");
-        body = mime::to_utf8(bytes, view.text->charset());
+        body = mime::to_utf8(identity ? view.text->body : std::string_view(decoded), view.text->charset());
         // the text goes out as a C string: a NUL byte would cut it short
         for (size_t p = 0; (p = body.find('\0', p)) != std::string::npos;) body.replace(p, 1, "\xEF\xBF\xBD");
     }
@@ -56,9 +63,13 @@ int Component::get_mail(int32_t n, const std::string &att_loc, int64_t mail_size
             continue;
         }
         bool ok = true;
-        std::string data = mime::decode_body(*f.part, ok); // message/rfc822: the bytes as they are
+        // A part without a transfer encoding is written straight from the message (no copy of its
+        // own: a large attachment is held once, not twice); the others are decoded first.
+        const bool identity = is_identity(f.part->encoding);
+        std::string decoded;
+        if (!identity) decoded = mime::decode_body(*f.part, ok); // message/rfc822: the bytes as they are
         if (!ok) warn(kWarnDecode, "'" + f.name + "' could not be decoded from " + f.part->encoding + " completely");
-        auto r = mime::write_new_file(att_loc, f.name, data);
+        auto r = mime::write_new_file(att_loc, f.name, identity ? f.part->body : std::string_view(decoded));
         if (r.status == mime::WriteResult::Failed) {
             warn(kWarnWrite, r.error);
             continue;

@@ -222,20 +222,28 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
             throw Error(UPOP_E_RETRIEVAL, "the server refused RETR " + std::to_string(n) + ": -ERR " +
                                               upopmail::printable(r.text()));
         // The announced size is the server's claim: it may refuse the message early (above) and
-        // be the progress total, but never decide an allocation. The buffer grows with what
-        // actually arrives, and MailSize is checked against that too.
+        // be the progress total, but never decide an allocation alone. The buffer starts at 1 MiB
+        // at most; once the data has outgrown it, the claim (bounded by kMaxMessageBytes and
+        // MailSize) decides the next size, so that a large message is not copied at every
+        // doubling. The data streams from the read buffer into out: one copy, no string per line.
         constexpr uint64_t kMaxReserve = 1024 * 1024;
-        out.clear();
-        out.reserve(static_cast<size_t>(std::min(size, kMaxReserve)));
         const uint64_t limit = mail_size > 0 ? static_cast<uint64_t>(mail_size) : 0;
+        uint64_t bound = proto::kMaxMessageBytes;
+        if (limit) bound = std::min(bound, limit);
+        out.clear();
+        out.reserve(static_cast<size_t>(std::min({size, kMaxReserve, bound})));
         const int64_t total = size > static_cast<uint64_t>(INT64_MAX) ? 0 : static_cast<int64_t>(size);
         uint64_t received = 0;
         bool cancelled = false;
-        s.read_multiline([&](std::string_view l) {
-            received += l.size() + 2;
+        s.stream_multiline([&](std::string_view chunk) {
+            received += chunk.size();
             if (limit && received > limit) return; // read on to the end: the session stays in step
-            out.append(l);
-            out.append("\r\n");
+            if (out.size() + chunk.size() > out.capacity()) {
+                uint64_t want = std::max<uint64_t>(out.size() + chunk.size(), 2 * out.capacity());
+                if (size > want) want = size + size / 64 + 4096; // the claim, once the data outgrew 1 MiB
+                out.reserve(static_cast<size_t>(std::min(want, bound + 4096)));
+            }
+            out.append(chunk);
             if (progress_ && !cancelled && progress_(progress_user_, static_cast<int64_t>(out.size()), total) != 0)
                 cancelled = true;
         });
@@ -250,6 +258,121 @@ void Component::get_raw_mail(int32_t n, int64_t mail_size, std::string &out)
     } catch (...) {
         if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
         throw;                                // (c_api reports a protocol error as -9)
+    }
+}
+
+int Component::retrieve(const int32_t *nrs, size_t count, bool headers, upop_chunk_fn fn, void *user)
+{
+    auto &s = pop_session("upop_retrieve");
+    for (size_t i = 0; i < count; ++i) check_msg_nr(nrs[i]);
+    try {
+        // One LIST when every message is asked or the progress callback wants a total: the
+        // numbers (with gaps after DELE) and the sizes, which are the server's claims and only
+        // ever the progress total, never an allocation.
+        std::vector<int32_t> numbers;
+        std::map<int32_t, uint64_t> sizes;
+        if (nrs && count == 0) return UPOP_OK;
+        const bool listed = !nrs || progress_;
+        if (listed) {
+            auto r = s.command("LIST");
+            if (r.code != 1)
+                throw Error(UPOP_E_RETRIEVAL, "upop_retrieve: the server refused LIST: -ERR " + upopmail::printable(r.text()));
+            s.read_multiline([&](std::string_view l) {
+                // "nr size": numbers past INT32_MAX or malformed lines are not messages of ours
+                char *end = nullptr;
+                std::string line(l.substr(0, 64));
+                long long n = std::strtoll(line.c_str(), &end, 10);
+                if (n < 1 || n > INT32_MAX || end == line.c_str() || *end != ' ' || sizes.size() >= 1000000) return;
+                sizes[static_cast<int32_t>(n)] = std::strtoull(end + 1, nullptr, 10);
+            }, 64ull * 1024 * 1024);
+        }
+        if (nrs) numbers.assign(nrs, nrs + count);
+        else
+            for (auto &kv : sizes) numbers.push_back(kv.first);
+        int64_t total = 0;
+        for (int32_t n : numbers) {
+            auto it = sizes.find(n);
+            if (it != sizes.end()) total += static_cast<int64_t>(std::min<uint64_t>(it->second, proto::kMaxMessageBytes));
+        }
+
+        const char *verb = headers ? "TOP " : "RETR ";
+        const size_t window = s.pipelining() ? 32 : 1;
+        const size_t window_bytes = 64 * 1024;
+        std::vector<int32_t> asked; // commands sent, answers not read yet (in order)
+        size_t next = 0, first = 0; // next number to ask; first outstanding in asked
+        bool stopped = false;       // fn or the progress callback said stop
+        std::string stop_sentence;
+        int refused_status = 0;
+        size_t refused = 0;
+        std::string refused_sentence;
+        int64_t done = 0;
+        auto refuse = [&](int status, std::string sentence) {
+            if (!refused_status) refused_status = status, refused_sentence = std::move(sentence);
+            ++refused;
+        };
+        auto skip_unlisted = [&] {
+            while (!stopped && next < numbers.size() && listed && !sizes.count(numbers[next])) {
+                refuse(UPOP_E_UNSUPPORTED, "message " + std::to_string(numbers[next]) + " is not in the mailbox (LIST)");
+                ++next;
+            }
+        };
+        for (;;) {
+            // keep the window full: refill when half of it is answered
+            skip_unlisted();
+            if (!stopped && next < numbers.size() && asked.size() - first <= window / 2) {
+                std::string cmds;
+                while (next < numbers.size() && asked.size() - first < window && cmds.size() < window_bytes) {
+                    if (listed && !sizes.count(numbers[next])) {
+                        skip_unlisted();
+                        continue;
+                    }
+                    std::string c = verb + std::to_string(numbers[next]) + (headers ? " 0" : "");
+                    s.wire().tracer().line(UPOP_POP, '>', c);
+                    cmds.append(c).append("\r\n");
+                    asked.push_back(numbers[next++]);
+                }
+                if (!cmds.empty()) s.wire().send_raw(cmds);
+            }
+            if (first == asked.size()) break;
+            const int32_t n = asked[first++];
+            auto r = s.read_reply();
+            if (r.code != 1) {
+                refuse(UPOP_E_RETRIEVAL, "the server refused " + std::string(verb) + std::to_string(n) + ": -ERR " +
+                                             upopmail::printable(r.text()));
+                continue;
+            }
+            uint64_t received = 0;
+            s.stream_multiline([&](std::string_view chunk) {
+                received += chunk.size();
+                if (stopped) return; // read on to the end: the session stays in step
+                if (fn(user, n, chunk.data(), chunk.size(), 0) != 0) {
+                    stopped = true;
+                    stop_sentence = "upop_retrieve was stopped by the callback (message " + std::to_string(n) + ")";
+                    return;
+                }
+                done += static_cast<int64_t>(chunk.size());
+                if (progress_ && progress_(progress_user_, done, total) != 0) {
+                    stopped = true;
+                    stop_sentence = "upop_retrieve was stopped by the progress callback (message " + std::to_string(n) + ")";
+                }
+            });
+            if (!stopped && fn(user, n, "", 0, 1) != 0) {
+                stopped = true;
+                stop_sentence = "upop_retrieve was stopped by the callback (at the end of message " + std::to_string(n) + ")";
+            }
+            s.wire().trace_event("received " + std::to_string(received) + " bytes of message " + std::to_string(n));
+        }
+        if (stopped)
+            throw Error(UPOP_E_MISC, stop_sentence + "; the responses already asked for were read to their end, the "
+                                                     "session goes on");
+        if (refused_status)
+            throw Error(refused_status, "upop_retrieve: " + refused_sentence +
+                                            (refused > 1 ? " (" + std::to_string(refused) + " messages skipped)" : "") +
+                                            "; the other messages were handed out");
+        return UPOP_OK;
+    } catch (...) {
+        if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
+        throw;
     }
 }
 

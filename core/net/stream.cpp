@@ -15,6 +15,7 @@
 #include <mbedtls/ssl.h>
 #include <mbedtls/x509_crt.h>
 
+#include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
 #include <cerrno>
@@ -33,6 +34,15 @@ namespace upopmail::net {
 
 // ---------------------------------------------------------------------------- TLS state
 
+// The read-ahead under mbedTLS: bio_recv takes what the socket has (up to kSize) in one recv()
+// and hands mbedTLS the bytes it asks for (a record header, then its body) from here, so that
+// they do not cost a recv() each. Bytes in it are unread: socket_readable_now() reports them.
+struct ReadAhead {
+    static constexpr size_t kSize = 64 * 1024;
+    std::unique_ptr<unsigned char[]> buf;
+    size_t pos = 0, end = 0;
+};
+
 struct Stream::Tls {
     mbedtls_entropy_context entropy;
     mbedtls_ctr_drbg_context drbg;
@@ -47,6 +57,7 @@ struct Stream::Tls {
     std::vector<PeerName> expected;   // names the server certificate must carry
     std::string mismatch;             // set by the verify callback when the name check fails
     bool broken = false;              // a fatal error happened: no close_notify
+    ReadAhead ahead;                  // ciphertext received and not yet given to mbedTLS
 
     Tls()
     {
@@ -118,14 +129,34 @@ int bio_send(void *ctx, const unsigned char *buf, size_t len)
 int bio_recv(void *ctx, unsigned char *buf, size_t len)
 {
     auto *t = static_cast<Stream::Tls *>(ctx);
-    for (;;) {
-        ssize_t n = ::recv(t->fd, buf, len, MSG_DONTWAIT);
-        if (n >= 0) return static_cast<int>(n); // 0: EOF
-        if (errno == EINTR) continue;
-        if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_READ;
-        t->io_errno = errno;
-        return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+    ReadAhead &ra = t->ahead;
+    if (ra.pos == ra.end) {
+        unsigned char *into = buf; // a request as large as the read-ahead goes straight to buf
+        size_t cap = len;
+        if (len < ReadAhead::kSize) {
+            if (!ra.buf) ra.buf = std::make_unique_for_overwrite<unsigned char[]>(ReadAhead::kSize);
+            into = ra.buf.get();
+            cap = ReadAhead::kSize;
+        }
+        for (;;) {
+            ssize_t n = ::recv(t->fd, into, cap, MSG_DONTWAIT);
+            if (n > 0 && into == buf) return static_cast<int>(n);
+            if (n > 0) {
+                ra.pos = 0;
+                ra.end = static_cast<size_t>(n);
+                break;
+            }
+            if (n == 0) return 0; // EOF
+            if (errno == EINTR) continue;
+            if (errno == EAGAIN || errno == EWOULDBLOCK) return MBEDTLS_ERR_SSL_WANT_READ;
+            t->io_errno = errno;
+            return errno == ECONNRESET ? MBEDTLS_ERR_NET_CONN_RESET : MBEDTLS_ERR_NET_RECV_FAILED;
+        }
     }
+    size_t k = std::min(len, ra.end - ra.pos);
+    std::memcpy(buf, ra.buf.get() + ra.pos, k);
+    ra.pos += k;
+    return static_cast<int>(k);
 }
 
 // Called by mbedTLS for each certificate of the chain; at depth 0 (the server's own
@@ -484,10 +515,10 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
 
 size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
 {
-    const std::string what = "reading from " + peer_;
+    // (the sentence of a failure is made only when it fails: no allocation per read)
     if (cap == 0) return 0;
     if (fd_ < 0) throw Error(UPOP_E_NETWORK, "the connection is closed");
-    if (cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, what);
+    if (cancel_ && cancel_->cancelled()) fail_wait(Wait::Cancelled, "reading from " + peer_);
     if (tls_) {
         if (cap > INT_MAX) cap = INT_MAX;
         for (;;) {
@@ -497,7 +528,7 @@ size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
                 fail(UPOP_E_NETWORK, "connection closed by the server");
             if (r == MBEDTLS_ERR_SSL_WANT_READ || r == MBEDTLS_ERR_SSL_WANT_WRITE) {
                 Wait w = wait(fd_, r == MBEDTLS_ERR_SSL_WANT_READ ? POLLIN : POLLOUT, dl);
-                if (w != Wait::Ready) fail_wait(w, what);
+                if (w != Wait::Ready) fail_wait(w, "reading from " + peer_);
                 continue;
             }
             if (r == MBEDTLS_ERR_NET_CONN_RESET || r == MBEDTLS_ERR_NET_RECV_FAILED ||
@@ -514,7 +545,7 @@ size_t Stream::read_some(char *buf, size_t cap, Deadline dl)
         if (errno != EAGAIN && errno != EWOULDBLOCK)
             fail(UPOP_E_NETWORK, "cannot read from " + peer_ + ": " + std::strerror(errno));
         Wait w = wait(fd_, POLLIN, dl);
-        if (w != Wait::Ready) fail_wait(w, what);
+        if (w != Wait::Ready) fail_wait(w, "reading from " + peer_);
     }
 }
 
@@ -567,6 +598,7 @@ size_t Stream::tls_pending() const
 bool Stream::socket_readable_now() const
 {
     if (fd_ < 0) return false;
+    if (tls_ && tls_->ahead.pos < tls_->ahead.end) return true; // received, still in the read-ahead
     pollfd p{fd_, POLLIN, 0};
     return ::poll(&p, 1, 0) > 0 && (p.revents & POLLIN);
 }

@@ -78,8 +78,9 @@ public:
     void write_all(const char *data, size_t len, Deadline dl);
     // Plaintext bytes decrypted by mbedTLS and not yet returned (0 without TLS).
     size_t tls_pending() const;
-    // True when bytes wait on the raw socket right now (poll with timeout 0). Used right after
-    // a STARTTLS/STLS go-ahead to detect injected bytes.
+    // True when bytes wait on the raw socket right now (poll with timeout 0), or received bytes
+    // wait in the TLS read-ahead. Used right after a STARTTLS/STLS go-ahead to detect injected
+    // bytes.
     bool socket_readable_now() const;
 
     // Sends close_notify when TLS is active (best effort, never blocking more than 1 s, skipped

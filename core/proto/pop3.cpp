@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "mime/list.hpp"
 #include "proto/dotstuff.hpp"
+#include "proto/multiline.hpp"
 #include "upopmail.h"
 
 namespace upopmail::proto {
@@ -93,7 +94,7 @@ void Pop3Session::read_multiline(const std::function<void(std::string_view)> &li
     if (bulk) wire_.begin_bulk();
     uint64_t total = 0;
     for (;;) {
-        std::string l = wire_.read_line(kMaxMessageLine);
+        std::string_view l = wire_.read_line_view(kMaxMessageLine); // in place: no string per line
         if (l == ".") return;
         total += l.size() + 2;
         if (total > max_bytes) {
@@ -102,6 +103,47 @@ void Pop3Session::read_multiline(const std::function<void(std::string_view)> &li
                                               " bytes in one response; connection closed");
         }
         line(unstuff_line(l));
+    }
+}
+
+void Pop3Session::stream_multiline(const std::function<void(std::string_view)> &chunk, uint64_t max_bytes)
+{
+    wire_.begin_bulk();
+    MultilineDecoder d;
+    uint64_t out = 0;
+    bool over = false;
+    try {
+        for (;;) {
+            std::string_view in = wire_.buffered();
+            if (!in.empty()) {
+                size_t used = d.feed(in.data(), in.size(), [&](const char *p, size_t n) {
+                    if (over || n > max_bytes - out) {
+                        over = true; // nothing past the bound is handed out
+                        return;
+                    }
+                    out += n;
+                    chunk(std::string_view(p, n));
+                });
+                wire_.consume(used);
+                if (over) {
+                    wire_.close();
+                    throw Error(UPOP_E_RETRIEVAL, "the server " + wire_.peer() + " sent more than " +
+                                                      std::to_string(max_bytes) +
+                                                      " bytes in one response; connection closed");
+                }
+                if (d.done()) return;
+                if (d.line_length() > kMaxMessageLine) {
+                    wire_.close();
+                    throw Error(kProtocolError, "the server " + wire_.peer() + " sent a line longer than " +
+                                                    std::to_string(kMaxMessageLine) +
+                                                    " bytes in a message; connection closed");
+                }
+            }
+            wire_.read_more();
+        }
+    } catch (...) {
+        wire_.close(); // in the middle of the response: the session cannot stay in step
+        throw;
     }
 }
 

@@ -32,6 +32,15 @@ public:
     // deadline runs since its status line (CAPA).
     void read_multiline(const std::function<void(std::string_view)> &line, uint64_t max_bytes = kMaxMessageBytes,
                         bool bulk = true);
+    // Streams the data of a multi-line response after its +OK (RETR, TOP) to chunk, as spans of
+    // the read buffer valid during the call: dot-unstuffed, every line ending in CRLF, NUL bytes
+    // as they are, up to the "." line (not handed out). Nothing is copied per line or per message,
+    // so memory is flat in the message size. Beyond max_bytes (data handed out) or a line longer
+    // than kMaxMessageLine the connection is closed: Error(-11) / Error(-9). An exception from
+    // chunk also closes the connection (the rest of the response cannot be skipped). The lines
+    // follow the low-speed rule of bulk transfers.
+    void stream_multiline(const std::function<void(std::string_view)> &chunk,
+                          uint64_t max_bytes = kMaxMessageBytes);
     // Sends the commands in one write when the server offers PIPELINING, else one by one; returns
     // the replies in order (used for commands whose replies are single lines).
     bool pipelining() const { return has_capability("PIPELINING"); }

@@ -1,5 +1,8 @@
 #include "proto/wire.hpp"
 
+#include <algorithm>
+#include <cstring>
+
 #include "error.hpp"
 #include "secret.hpp"
 #include "upopmail.h"
@@ -112,8 +115,7 @@ void Wire::connect(const std::string &host, uint16_t port)
 
 void Wire::start_tls(const net::TlsProfile &profile, const std::string &host)
 {
-    buf_.clear();
-    pos_ = 0;
+    pos_ = end_ = 0;
     stream_->start_tls(profile, host, deadline());
     tracer_.event(server_, "TLS established: " + stream_->tls_description());
     if (!stream_->tls_warning().empty())
@@ -129,8 +131,7 @@ void Wire::close() noexcept
         stream_->close();
         tracer_.event(server_, "connection closed");
     }
-    buf_.clear();
-    pos_ = 0;
+    pos_ = end_ = 0;
 }
 
 void Wire::send_line(std::string_view line, size_t visible)
@@ -158,43 +159,71 @@ void Wire::send_raw(std::string_view data)
     }
 }
 
+namespace {
+// Each read asks for up to this much (a TLS record is at most 16 KiB of plaintext); the buffer
+// starts at this size and shrinks back to it when it was grown for a long line and is empty.
+constexpr size_t kReadSize = 64 * 1024;
+} // namespace
+
 void Wire::fill()
 {
-    if (pos_ > 0 && pos_ == buf_.size()) {
-        buf_.clear();
-        pos_ = 0;
-    } else if (pos_ > 65536) {
-        buf_.erase(0, pos_);
-        pos_ = 0;
+    if (pos_ == end_) {
+        pos_ = end_ = 0;
+        if (cap_ > 4 * kReadSize) {
+            buf_.reset();
+            cap_ = 0;
+        }
     }
-    char tmp[16384];
-    size_t n = timed([&](net::Deadline dl) { return stream_->read_some(tmp, sizeof tmp, dl); });
-    buf_.append(tmp, n);
+    if (cap_ - end_ < kReadSize / 4) {
+        size_t unread = end_ - pos_;
+        if (pos_ > 0) { // move the unread bytes to the front
+            std::memmove(buf_.get(), buf_.get() + pos_, unread);
+            pos_ = 0;
+            end_ = unread;
+        }
+        if (cap_ - end_ < kReadSize / 4) { // a long line: grow
+            size_t cap = std::max(kReadSize, cap_ * 2);
+            auto grown = std::make_unique_for_overwrite<char[]>(cap);
+            if (unread) std::memcpy(grown.get(), buf_.get(), unread);
+            buf_ = std::move(grown);
+            cap_ = cap;
+        }
+    }
+    size_t n = timed([&](net::Deadline dl) { return stream_->read_some(buf_.get() + end_, cap_ - end_, dl); });
+    end_ += n;
     progressed(n);
 }
 
-std::string Wire::read_line(size_t max)
+void Wire::read_more()
 {
-    size_t scanned = pos_;
+    try {
+        fill();
+    } catch (...) {
+        close();
+        throw;
+    }
+}
+
+std::string Wire::read_line(size_t max) { return std::string(read_line_view(max)); }
+
+std::string_view Wire::read_line_view(size_t max)
+{
+    size_t scanned = 0; // bytes after pos_ known to hold no LF
     for (;;) {
-        size_t lf = buf_.find('\n', scanned);
-        if (lf != std::string::npos) {
-            size_t len = lf - pos_;
+        const char *start = buf_.get() + pos_;
+        const char *lf = end_ - pos_ > scanned
+                             ? static_cast<const char *>(std::memchr(start + scanned, '\n', end_ - pos_ - scanned))
+                             : nullptr;
+        if (lf) {
+            size_t len = static_cast<size_t>(lf - start);
             if (len + 1 > max) break;
-            std::string line = buf_.substr(pos_, len);
-            if (!line.empty() && line.back() == '\r') line.pop_back();
-            pos_ = lf + 1;
-            return line;
+            pos_ += len + 1;
+            if (len > 0 && start[len - 1] == '\r') --len;
+            return {start, len};
         }
-        if (buf_.size() - pos_ > max) break;
-        size_t seen = buf_.size() - pos_; // fill() may move the unread bytes to the front
-        try {
-            fill();
-        } catch (...) {
-            close();
-            throw;
-        }
-        scanned = pos_ + seen;
+        scanned = end_ - pos_;
+        if (scanned > max) break;
+        read_more(); // may move the unread bytes to the front
     }
     close();
     throw Error(kProtocolError, "the server " + peer() + " sent a line longer than " +
@@ -203,7 +232,7 @@ std::string Wire::read_line(size_t max)
 
 bool Wire::has_unread() const
 {
-    return pos_ < buf_.size() || stream_->tls_pending() > 0 || stream_->socket_readable_now();
+    return pos_ < end_ || stream_->tls_pending() > 0 || stream_->socket_readable_now();
 }
 
 } // namespace upopmail::proto

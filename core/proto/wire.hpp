@@ -68,6 +68,15 @@ public:
     // Reads one line without its CRLF (a bare LF also ends a line). Throws Error(-9) on a line
     // longer than kMaxLine or on EOF, Error(-4) on time-out or cancellation.
     std::string read_line(size_t max = kMaxLine);
+    // The same, parsed in place: the view points into the read buffer and is valid until the next
+    // read on this wire (no string per line on the hot paths).
+    std::string_view read_line_view(size_t max = kMaxLine);
+    // The bytes received and not consumed yet (valid until the next read), and consuming them.
+    std::string_view buffered() const { return {buf_.get() + pos_, end_ - pos_}; }
+    void consume(size_t n) { pos_ += n <= end_ - pos_ ? n : end_ - pos_; }
+    // Waits for more bytes (under the current time rule) and appends them to buffered(); throws
+    // and closes the connection as read_line does.
+    void read_more();
     // Bytes received but not yet consumed: after a STARTTLS/STLS go-ahead, any is an injection.
     bool has_unread() const;
     // Traces a received line (the sessions decide when; multi-line bodies are not traced).
@@ -99,8 +108,9 @@ private:
     net::Clock::time_point window_start_{};
     uint64_t window_bytes_ = 0;
     std::unique_ptr<net::Stream> stream_;
-    std::string buf_;
-    size_t pos_ = 0;
+    // The read buffer: bytes [pos_, end_) of buf_ (cap_ bytes) are received and not consumed.
+    std::unique_ptr<char[]> buf_;
+    size_t cap_ = 0, pos_ = 0, end_ = 0;
     std::string host_;
     uint16_t port_ = 0;
 };

@@ -10,6 +10,8 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -106,9 +108,14 @@ static const char *list_help =
 
 static const char *get_help =
     "usage: upopmail get [OPTIONS] ID|UIDL\n"
+    "       upopmail get --all [--headers] [--delete] -o DIR\n"
     "\n"
     "Fetches a message by its number or its UIDL (as `upopmail list --json` shows them; numbers\n"
     "change when other sessions delete messages, a UIDL does not).\n"
+    "  --all                  every message of the mailbox, as stored on the server, each into\n"
+    "                         DIR/ID.eml (never overwriting a file); streamed and pipelined, so\n"
+    "                         memory does not grow with the message sizes\n"
+    "  --headers              with --all: only each message's header (TOP n 0)\n"
     "  --raw                  the message exactly as stored on the server\n"
     "                         (default: decoded: the header fields, a blank line, the text;\n"
     "                         every other part is written as a file to --attachments)\n"
@@ -288,7 +295,7 @@ typedef struct opts {
     const char *command;
     const char *server, *user, *password_file, *password_env, *token_file, *ca, *config;
     const char *timeout;
-    int allow_plaintext, trace, progress /* -1 auto */, quiet, json, raw, del;
+    int allow_plaintext, trace, progress /* -1 auto */, quiet, json, raw, del, all, headers;
     driver_opt drivers[MAX_DRIVERS];
     int n_drivers;
     /* send */
@@ -376,6 +383,8 @@ static int parse(int argc, char **argv, opts *o)
         if (FLAG("--json")) { o->json = 1; continue; }
         if (FLAG("--raw")) { o->raw = 1; continue; }
         if (FLAG("--delete")) { o->del = 1; continue; }
+        if (FLAG("--all")) { o->all = 1; continue; }
+        if (FLAG("--headers")) { o->headers = 1; continue; }
         if (FLAG("--ignore-rcpt-errors")) { o->ignore_rcpt = 1; continue; }
         if (FLAG("--password")) {
             errorf("--password is not accepted: the command line is visible to other users. Use "
@@ -936,6 +945,103 @@ static int32_t resolve_id(session *s, const char *arg, int *status)
     return id;
 }
 
+/* get --all: upop_retrieve's chunk callback writes each message into DIR/ID.eml. */
+typedef struct all_ctx {
+    const char *dir;
+    int32_t nr;   /* the message being written, 0 when none */
+    FILE *f;
+    char path[4096]; /* of f */
+    int failed;   /* a file could not be written: stop */
+    long count;
+    int32_t *done; /* the messages written whole (for --delete) */
+    size_t n_done, cap_done;
+} all_ctx;
+
+static int all_chunk(void *user, int32_t msg_nr, const char *data, size_t len, int end)
+{
+    all_ctx *a = user;
+    if (a->nr != msg_nr) {
+        int fd;
+        snprintf(a->path, sizeof a->path, "%s/%ld.eml", a->dir, (long)msg_nr);
+        fd = open(a->path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+        if (fd < 0 || (a->f = fdopen(fd, "wb")) == NULL) {
+            errorf("cannot create %s: %s", a->path, strerror(errno));
+            if (fd >= 0) close(fd);
+            a->failed = 1;
+            return 1;
+        }
+        a->nr = msg_nr;
+    }
+    if (len && fwrite(data, 1, len, a->f) != len) {
+        errorf("cannot write message %ld: %s", (long)msg_nr, strerror(errno));
+        a->failed = 1;
+        return 1;
+    }
+    if (end) {
+        if (fclose(a->f) != 0) {
+            a->f = NULL;
+            errorf("cannot write message %ld: %s", (long)msg_nr, strerror(errno));
+            a->failed = 1;
+            return 1;
+        }
+        a->f = NULL;
+        a->nr = 0;
+        a->count++;
+        if (a->n_done == a->cap_done) {
+            size_t cap = a->cap_done ? 2 * a->cap_done : 256;
+            int32_t *p = realloc(a->done, cap * sizeof *p);
+            if (!p) {
+                errorf("out of memory");
+                exit(EXIT_LOCAL);
+            }
+            a->done = p, a->cap_done = cap;
+        }
+        a->done[a->n_done++] = msg_nr;
+    }
+    return 0;
+}
+
+static int cmd_get_all(opts *o)
+{
+    session s = {0};
+    all_ctx a = {0};
+    int rc, status;
+    size_t i;
+    struct stat st;
+    s.o = o;
+    if (o->n_args) return usage_error("get --all takes no ID ('%s')", o->args[0]);
+    if (!o->output || stat(o->output, &st) != 0 || !S_ISDIR(st.st_mode))
+        return usage_error("get --all needs -o DIR, an existing directory%s", "");
+    if (o->raw) return usage_error("get --all writes the messages as stored (raw) already%s", "");
+    a.dir = o->output;
+    if ((status = pop_logon(&s)) != 0) goto out;
+    rc = upop_retrieve(s.h, NULL, 0, o->headers ? UPOP_RETRIEVE_HEADERS : 0, all_chunk, &a);
+    end_progress(&s);
+    if (a.f) { /* a message cut short: no file that looks whole */
+        fclose(a.f);
+        unlink(a.path);
+    }
+    if (a.failed) {
+        status = EXIT_LOCAL;
+        goto out;
+    }
+    if (rc < 0) {
+        status = fail(&s, "get --all", rc);
+        if (rc != UPOP_E_UNSUPPORTED && rc != UPOP_E_RETRIEVAL) goto out; /* -7/-11: the others came */
+    }
+    if (!o->quiet) fprintf(stderr, "%ld message(s) written to %s\n", a.count, a.dir);
+    for (i = 0; o->del && i < a.n_done; i++)
+        if ((rc = upop_delete_mail(s.h, a.done[i])) != UPOP_OK) {
+            status = fail(&s, "delete", rc);
+            goto out;
+        }
+    if ((rc = upop_disconnect(s.h, UPOP_POP)) != UPOP_OK) status = fail(&s, "logoff", rc);
+out:
+    free(a.done);
+    close_session(&s);
+    return status;
+}
+
 static int cmd_get(opts *o)
 {
     session s = {0};
@@ -945,6 +1051,8 @@ static int cmd_get(opts *o)
     int64_t max = o->max_size ? atoll(o->max_size) : 0;
     FILE *f = stdout;
     s.o = o;
+    if (o->all) return cmd_get_all(o);
+    if (o->headers) return usage_error("--headers goes with --all%s", "");
     if (o->n_args != 1 || !o->args[0][0])
         return usage_error("get needs one message ID or UIDL (from `upopmail list`)%s", "");
     if ((status = pop_logon(&s)) != 0) goto out;

@@ -368,6 +368,26 @@ void misuse_handle(Checker &chk, upop *h, const std::string &conn, bool with_hug
                 CHECK_CALL(upop_get_mail_x, "cap " + std::to_string(b.cap), x1.p(), x1.cap, x2.p(), x2.cap, x3.p(), x3.cap);
                 CHECK((x1.intact() && x2.intact() && x3.intact()));
             }
+    {
+        // upop_retrieve: odd numbers, NULL arrays and callbacks, unknown flags, a callback that stops
+        struct Sink {
+            static int go(void *, int32_t, const char *, size_t, int) { return 0; }
+            static int stop(void *, int32_t, const char *, size_t, int) { return 1; }
+        };
+        for (upop_chunk_fn fn : {&Sink::go, &Sink::stop})
+            for (int flags : {0, int(UPOP_RETRIEVE_HEADERS), 2, -1}) {
+                std::string label = std::string(fn == &Sink::go ? "go" : "stop") + ", flags " + std::to_string(flags);
+                for (int32_t n : kInt32s) CHECK_CALL(upop_retrieve, "{" + std::to_string(n) + "}, " + label, &n, 1, flags, fn, nullptr);
+                const int32_t many[] = {1, 1, 2, 0};
+                CHECK_CALL(upop_retrieve, "{1,1,2,0}, " + label, many, 4, flags, fn, nullptr);
+                CHECK_CALL(upop_retrieve, "NULL, 0, " + label, nullptr, 0, flags, fn, nullptr);
+                CHECK_CALL(upop_retrieve, "NULL, 3, " + label, nullptr, 3, flags, fn, nullptr);
+                CHECK_CALL(upop_retrieve, "{1}, SIZE_MAX, " + label, many, SIZE_MAX, flags, fn, nullptr);
+            }
+        const int32_t one = 1;
+        CHECK_CALL(upop_retrieve, "{1}, NULL fn", &one, 1, 0, nullptr, nullptr);
+        CHECK_CALL(upop_retrieve, "NULL, 0, NULL fn", nullptr, 0, 0, nullptr, nullptr);
+    }
     for (int32_t n : kInt32s) CHECK_CALL(upop_delete_mail, std::to_string(n), n);
 
     // diagnostics

@@ -4,12 +4,16 @@
 //
 // The harness logs on with a fixed prologue (greeting, CAPA, USER/PASS accepted); the fuzzer
 // writes everything the server says after that. Input: byte 0 = operation (low 2 bits: 0 ListMail,
-// 1 GetRawMail 1, 2 GetRawMail 1 with MailSize 100, 3 GetMail 1 without an attachment folder) and
-// CAPA (bit 2: "+OK" with UIDL TOP PIPELINING, else "-ERR"); then the segmentation control of
-// fuzz::split; the rest is the server's bytes.
+// 1 GetRawMail 1, 2 GetRawMail 1 with MailSize 100, 3 GetMail 1 without an attachment folder;
+// bit 3 instead: upop_retrieve of messages 1, 2, 1, with UPOP_RETRIEVE_HEADERS when bit 4 is set,
+// the callback stopping at the end of the second message when bit 5 is set) and CAPA (bit 2:
+// "+OK" with UIDL TOP PIPELINING, else "-ERR"); then the segmentation control of fuzz::split;
+// the rest is the server's bytes.
 // Invariants (a violation aborts): ListMail's count equals its NMB= items, numbered 1..count;
 // output parts are NUL-terminated within their buffers; the outcome (status, outputs, error
-// sentence) is the same when the bytes arrive in one segment.
+// sentence) is the same when the bytes arrive in one segment (for upop_retrieve: the messages
+// handed out, joined, whatever the chunks; never an empty chunk, never data after a message's end
+// nor after the callback stopped).
 #include <cstdint>
 #include <cstdlib>
 #include <cstring>
@@ -39,7 +43,7 @@ template <class F, class G> int collect(F first, G more, std::string &out)
     }
 }
 
-std::string run(int op, bool capa, std::vector<std::string> segments)
+std::string run(int op, bool capa, std::vector<std::string> segments, int flags = 0)
 {
     std::vector<std::string> script;
     script.push_back("+OK POP3 fuzz ready <1896.697170952@pop.example>\r\n");
@@ -77,6 +81,33 @@ std::string run(int op, bool capa, std::vector<std::string> segments)
         rc = collect([&](char *b, size_t c) { return upop_get_raw_mail(h, 1, op == 2 ? 100 : 0, b, c); },
                      [&](char *b, size_t c) { return upop_get_raw_mail_x(h, b, c); }, out);
         break;
+    case 4: { // upop_retrieve
+        struct Got {
+            std::string out;
+            int32_t open = 0; // the message being handed out
+            int ends = 0;
+            bool stop;
+            bool stopped = false;
+            static int cb(void *u, int32_t nr, const char *d, size_t n, int end) {
+                auto *g = static_cast<Got *>(u);
+                FUZZ_REQUIRE(!g->stopped);           // nothing after a stop
+                FUZZ_REQUIRE(end ? n == 0 : n > 0);  // chunks are never empty; the end call is
+                FUZZ_REQUIRE(g->open == 0 || g->open == nr); // messages do not interleave
+                if (g->open == 0) g->out += "[" + std::to_string(nr) + ":";
+                g->open = nr;
+                g->out.append(d, n);
+                if (!end) return 0;
+                g->out += "]";
+                g->open = 0;
+                if (++g->ends == 2 && g->stop) return g->stopped = true, 1;
+                return 0;
+            }
+        } got{{}, 0, 0, (flags & 32) != 0};
+        const int32_t nrs[] = {1, 2, 1};
+        rc = upop_retrieve(h, nrs, 3, (flags & 16) ? UPOP_RETRIEVE_HEADERS : 0, &Got::cb, &got);
+        out = got.out;
+        break;
+    }
     case 3: {
         char hb[512], tb[512], ab[512];
         rc = upop_get_mail(h, 1, "", 0, hb, sizeof hb, tb, sizeof tb, ab, sizeof ab);
@@ -101,15 +132,16 @@ std::string run(int op, bool capa, std::vector<std::string> segments)
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    int op = data[0] & 3;
+    int op = (data[0] & 8) ? 4 : data[0] & 3;
     bool capa = data[0] & 4;
+    int flags = data[0];
     std::vector<std::string> segments;
     size_t start = 1 + fuzz::split(data + 1, size - 1, std::string(), segments);
     std::string bytes(reinterpret_cast<const char *>(data) + start, size - start);
     segments.clear();
     fuzz::split(data + 1, size - 1, bytes, segments);
-    std::string cut = run(op, capa, segments);
-    std::string whole = run(op, capa, {bytes});
+    std::string cut = run(op, capa, segments, flags);
+    std::string whole = run(op, capa, {bytes}, flags);
     FUZZ_REQUIRE(cut == whole);
     return 0;
 }

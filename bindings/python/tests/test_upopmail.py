@@ -183,6 +183,44 @@ class SendAndReceiveTest(unittest.TestCase):
         _, raw = wait_for(subject)
         self.assertIn(b'filename="data.bin"', raw)
 
+    def test_retrieve_streams_and_messages_iterates(self):
+        subject = token("retrieve")
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            smtp(m)
+            m.send(from_addr=ENV["MAILTEST_ADDR"], to=ENV["MAILTEST_ADDR"], subject=subject,
+                   text=".leading dot\n..two dots\n.\nend\n")
+            m.logoff_smtp()
+        _, raw = wait_for(subject)
+
+        class Boom(Exception):
+            pass
+
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            pop(m)
+            # the mailbox iterated, headers only (TOP n 0, pipelined): ours is among them
+            found = [n for n, head in m.messages(headers_only=True) if subject.encode() in head]
+            self.assertEqual(len(found), 1)
+            n = found[0]
+            # the whole message, iterated and streamed: the same bytes as GetRawMail
+            self.assertEqual(list(m.messages([n])), [(n, raw)])
+            chunks, ends = [], []
+            m.retrieve(lambda nr, chunk, end: (ends if end else chunks).append((nr, chunk)), [n])
+            self.assertEqual(b"".join(c for _, c in chunks), raw)
+            self.assertIn(b"\r\n.leading dot\r\n..two dots\r\n.\r\nend", raw)
+            self.assertEqual(ends, [(n, b"")])
+            # a callback that returns True stops (-10), one that raises stops with its exception;
+            # the session goes on after both
+            with self.assertRaises(upopmail.Error) as cm:
+                m.retrieve(lambda nr, chunk, end: True, [n, n])
+            self.assertEqual(cm.exception.status, -10)
+
+            def boom(nr, chunk, end):
+                raise Boom()
+            with self.assertRaises(Boom):
+                m.retrieve(boom, [n])
+            self.assertEqual(m.get_raw_mail(n), raw)
+            m.logoff_pop()
+
     def test_progress_returning_false_cancels(self):
         with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], progress=lambda d, t: False) as m:
             smtp(m)

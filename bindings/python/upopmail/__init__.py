@@ -527,6 +527,72 @@ class Mail:
         headers, text, atts = (_u(b"".join(p)) for p in parts)
         return MailMessage(_assoc(headers), text, split_list(atts), rc)
 
+    def retrieve(self, callback, numbers=None, headers_only=False):
+        """upop_retrieve: streams messages to callback(number, chunk, end) as they arrive:
+        chunk is bytes (un-stuffed, CRLF line ends, NUL bytes kept), end is True on the one
+        call after a message's last chunk (chunk b"" then). numbers: the message numbers in
+        the order wanted, or None for every message of the mailbox (one LIST). headers_only:
+        TOP n 0 instead of RETR. The commands are pipelined when the server offers it, and
+        memory stays flat whatever the message sizes. A callback that returns True stops the
+        call (Error -10; the session goes on); one that raises stops it and the exception is
+        re-raised. A message the server refuses is skipped: the others are still handed out,
+        then Error -7 or -11 names it."""
+        h = self._handle()
+        nums = None if numbers is None else [int(n) for n in numbers]
+        if nums == []:
+            return 0
+        arr = (ctypes.c_int32 * len(nums))(*nums) if nums else None
+
+        def cb(_user, number, data, length, end):
+            try:
+                return 1 if callback(number, ctypes.string_at(data, length) if length else b"", bool(end)) else 0
+            except BaseException as e:  # re-raised by _check once the call has returned
+                self._callback_error = e
+                return 1
+        fn = _native.CHUNK_FN(cb)
+        rc = _lib.upop_retrieve(h, arr, len(nums) if nums else 0,
+                                _native.RETRIEVE_HEADERS if headers_only else 0, fn, None)
+        if rc < 0 and self._callback_error is not None:
+            pending, self._callback_error = self._callback_error, None
+            raise pending
+        return self._check("retrieve", rc)
+
+    def messages(self, numbers=None, headers_only=False, batch=32):
+        """Iterates the mailbox: yields (number, message bytes) in order, retrieved with
+        upop_retrieve in pipelined batches of `batch` messages, so that memory holds one batch
+        rather than the mailbox. numbers None: every message; their numbers come from one pass
+        of TOP n 0 (which is all there is to do with headers_only). Use no other method of this
+        object while iterating. A message the server refuses is left out; the Error (-7 or -11)
+        of the first one is raised once the others were yielded."""
+        step = max(1, int(batch))
+        refused = []
+
+        def batches(nums):
+            for i in range(0, len(nums), step):
+                got = {}
+                try:
+                    self.retrieve(lambda n, chunk, end: got.setdefault(n, []).append(chunk),
+                                  nums[i:i + step], headers_only)
+                except Error as e:
+                    if e.status not in (-7, -11):
+                        raise
+                    refused.append(e)
+                for n in nums[i:i + step]:
+                    if n in got:
+                        yield n, b"".join(got.pop(n))
+            if refused:
+                raise refused[0]
+        if numbers is not None:
+            yield from batches([int(n) for n in numbers])
+            return
+        heads = {}
+        self.retrieve(lambda n, chunk, end: heads.setdefault(n, []).append(chunk), None, True)
+        if headers_only:
+            for n, parts in heads.items():
+                yield n, b"".join(parts)
+            return
+        yield from batches(list(heads))
+
     def delete_mail(self, number):
         """DeleteMail: marks the message; the server removes it at logoff_pop (QUIT)."""
         self._check("delete_mail", _lib.upop_delete_mail(self._handle(), int(number)))

@@ -20,6 +20,10 @@ DETAILS_MAX = 102400
 
 TRACE_FN = ctypes.CFUNCTYPE(None, ctypes.c_void_p, ctypes.c_int, ctypes.c_char, ctypes.c_char_p)
 PROGRESS_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int64, ctypes.c_int64)
+#: upop_retrieve's chunk callback; data as a pointer, not c_char_p, so that NUL bytes survive
+CHUNK_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int32, ctypes.POINTER(ctypes.c_char),
+                            ctypes.c_size_t, ctypes.c_int)
+RETRIEVE_HEADERS = 1
 
 
 def _candidates():
@@ -93,6 +97,7 @@ _SIGNATURES = {
     "upop_get_raw_mail": (_INT, [_H, _I32, _I64, _BUF, _SZ]),
     "upop_get_raw_mail_x": (_INT, [_H, _BUF, _SZ]),
     "upop_delete_mail": (_INT, [_H, _I32]),
+    "upop_retrieve": (_INT, [_H, ctypes.POINTER(_I32), _SZ, _INT, CHUNK_FN, ctypes.c_void_p]),
     "upop_get_smtp_response": (_INT, [_H, ctypes.POINTER(_I32), _BUF, _SZ]),
     "upop_get_recipient_details": (_INT, [_H, _BUF, _SZ, _BUF, _SZ, _BUF, _SZ]),
     "upop_set_option": (_INT, [_H, _S, _S]),
