@@ -114,8 +114,9 @@ void Component::set_option(const std::string &name, const std::string &value)
             throw Error(UPOP_E_PARAM, "the option ehlo_domain must be a domain or address literal without blanks");
         ehlo_domain_ = value;
     } else if (n == "config") {
-        // Read and checked now (-2); read again at each connect, where a file that has become
-        // unusable since is -9 like every TLS configuration error there.
+        // Read and checked now (-2); looked at again at each connect and read again when it
+        // changed (net/tls_cache.hpp), where a file that has become unusable since is -9 like
+        // every TLS configuration error there.
         if (!value.empty()) {
             try {
                 net::TlsConfig::load_file(value);
@@ -208,14 +209,15 @@ void Component::connect(int server, const std::string &connection, const std::st
     reply_code_ = 0;
     reply_text_.clear();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_SMTP);
-    net::TlsConfig config = net::TlsConfig::load(config_path_);
-    const net::TlsProfile &profile = config.profile(ep.profile);
+    auto config = tls_cache_.config(config_path_, UPOP_SMTP);
+    const net::TlsProfile &profile = config->profile(ep.profile);
     smtp_ = std::make_unique<proto::SmtpSession>(tracer_, &cancel_, timeout_ms_,
                                                  ehlo_domain_.empty() ? hostname() : ehlo_domain_);
     smtp_->wire().set_low_speed_bytes(low_speed_bytes_);
+    smtp_->wire().stream().use_tls_cache(&tls_cache_, UPOP_SMTP);
     try {
         smtp_->open(ep, profile);
-        smtp_ctx_.establish(*smtp_, config.default_profile());
+        smtp_ctx_.establish(*smtp_, config->default_profile());
         note_smtp_reply();
         smtp_ctx_.lock();
     } catch (const Error &e) {

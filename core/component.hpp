@@ -8,6 +8,7 @@
 
 #include "mime/message.hpp"
 #include "net/cancel.hpp"
+#include "net/tls_cache.hpp"
 #include "proto/pop3.hpp"
 #include "proto/smtp.hpp"
 #include "security/context.hpp"
@@ -83,6 +84,7 @@ private:
     std::string hostname() const;
 
     trace::Tracer tracer_;
+    net::TlsCache tls_cache_{&tracer_}; // the configuration and CA files, read again when changed
     net::Canceller cancel_;
     security::Context smtp_ctx_{UPOP_SMTP}, pop_ctx_{UPOP_POP};
     std::unique_ptr<proto::SmtpSession> smtp_;

@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "net/cancel.hpp"
 #include "net/peer_check.hpp"
+#include "net/tls_cache.hpp"
 #include "net/text.hpp"
 #include "upopmail.h"
 
@@ -34,11 +35,12 @@ namespace upopmail::net {
 // ---------------------------------------------------------------------------- TLS state
 
 struct Stream::Tls {
-    mbedtls_entropy_context entropy;
+    std::unique_ptr<EntropySource> own_entropy; // without a TlsCache
+    mbedtls_entropy_context *entropy = nullptr; // own_entropy's or the TlsCache's
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
-    mbedtls_x509_crt ca;
+    std::shared_ptr<const TrustStore> trust; // the CA certificates (shared with the handle's cache)
     mbedtls_x509_crt own_cert;
     mbedtls_pk_context own_key;
     int fd = -1;
@@ -50,11 +52,9 @@ struct Stream::Tls {
 
     Tls()
     {
-        mbedtls_entropy_init(&entropy);
         mbedtls_ctr_drbg_init(&drbg);
         mbedtls_ssl_config_init(&conf);
         mbedtls_ssl_init(&ssl);
-        mbedtls_x509_crt_init(&ca);
         mbedtls_x509_crt_init(&own_cert);
         mbedtls_pk_init(&own_key);
     }
@@ -64,9 +64,7 @@ struct Stream::Tls {
         mbedtls_ssl_config_free(&conf);
         mbedtls_pk_free(&own_key);
         mbedtls_x509_crt_free(&own_cert);
-        mbedtls_x509_crt_free(&ca);
         mbedtls_ctr_drbg_free(&drbg);
-        mbedtls_entropy_free(&entropy);
     }
     Tls(const Tls &) = delete;
     Tls &operator=(const Tls &) = delete;
@@ -352,8 +350,14 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     tls_ = std::make_unique<Tls>();
     Tls &t = *tls_;
     t.fd = fd_;
+    if (tls_cache_) {
+        t.entropy = tls_cache_->entropy();
+    } else {
+        t.own_entropy = std::make_unique<EntropySource>();
+        t.entropy = t.own_entropy->get();
+    }
     static const unsigned char pers[] = "upopmail tls client";
-    int r = mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, &t.entropy, pers, sizeof pers - 1);
+    int r = mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, t.entropy, pers, sizeof pers - 1);
     if (r != 0) fail(UPOP_E_SECURITY, failed + "cannot seed the random generator: " + mbed_error(r));
     r = mbedtls_ssl_config_defaults(&t.conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT);
@@ -380,30 +384,12 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     mbedtls_ssl_conf_curves(&t.conf, kCurves);
 
     if (profile.verify_server) {
-        bool any = false;
-        if (!profile.ca_certificate.empty()) {
-            r = mbedtls_x509_crt_parse_file(&t.ca, profile.ca_certificate.c_str());
-            if (r < 0)
-                fail(UPOP_E_SECURITY, prof + "cannot load ca_certificate " +
-                                          quote(profile.ca_certificate) + ": " + mbed_error(r));
-            any = true;
+        try {
+            t.trust = tls_cache_ ? tls_cache_->trust(profile, tls_cache_server_) : load_trust_store(profile);
+        } catch (const Error &e) {
+            fail(e.status(), e.what());
         }
-        if (!profile.ca_location.empty()) {
-            r = mbedtls_x509_crt_parse_path(&t.ca, profile.ca_location.c_str());
-            if (r < 0)
-                fail(UPOP_E_SECURITY, prof + "cannot load the certificates of ca_location " +
-                                          quote(profile.ca_location) + ": " + mbed_error(r));
-            any = true;
-        }
-        if (!any) {
-            r = mbedtls_x509_crt_parse_file(&t.ca, kSystemCaFile);
-            if (r < 0)
-                fail(UPOP_E_SECURITY, prof + "cannot load the system trust store " + quote(kSystemCaFile) +
-                                          ": " + mbed_error(r) + " (set ca_certificate or ca_location)");
-        }
-        if (t.ca.version == 0)
-            fail(UPOP_E_SECURITY, prof + "the trust store contains no usable CA certificate");
-        mbedtls_ssl_conf_ca_chain(&t.conf, &t.ca, nullptr);
+        mbedtls_ssl_conf_ca_chain(&t.conf, t.trust->chain(), nullptr);
         mbedtls_ssl_conf_authmode(&t.conf, profile.ignore_errors ? MBEDTLS_SSL_VERIFY_OPTIONAL
                                                                  : MBEDTLS_SSL_VERIFY_REQUIRED);
         t.check_name = profile.check_name;
