@@ -18,6 +18,7 @@
 
 #include <arpa/inet.h>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -162,11 +163,27 @@ struct Resolution {
 struct AddrList {
     addrinfo *head = nullptr;
     std::shared_ptr<Resolution> owner; // keeps head alive when it came from the thread
+    addrinfo *more = nullptr;          // a second list, tried after head's
     ~AddrList()
     {
         if (!owner && head) ::freeaddrinfo(head);
+        if (more) ::freeaddrinfo(more);
     }
 };
+
+// RFC 6761 §6.3: "localhost" and the names under ".localhost" (also with a final dot) are the
+// loopback addresses, known without asking a resolver.
+bool is_localhost_name(std::string_view h)
+{
+    if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+    auto ends_with = [&](std::string_view tail) {
+        if (h.size() < tail.size()) return false;
+        for (size_t i = 0; i < tail.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(h[h.size() - tail.size() + i])) != tail[i]) return false;
+        return true;
+    };
+    return ends_with("localhost") && (h.size() == 9 || h[h.size() - 10] == '.');
+}
 
 } // namespace
 
@@ -242,6 +259,15 @@ void Stream::connect(const std::string &host, uint16_t port, Deadline dl)
         if (rc != 0)
             fail(UPOP_E_NETWORK, "cannot connect to " + peer_ + ": " +
                                      (rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc)));
+    } else if (is_localhost_name(host)) {
+        // The loopback addresses, IPv4 first (where local servers listen most often), without
+        // a resolver or its helper thread (as curl does).
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+        int rc = ::getaddrinfo("127.0.0.1", service.c_str(), &hints, &addrs.head);
+        if (rc != 0)
+            fail(UPOP_E_NETWORK, "cannot connect to " + peer_ + ": " +
+                                     (rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc)));
+        if (::getaddrinfo("::1", service.c_str(), &hints, &addrs.more) != 0) addrs.more = nullptr;
     } else {
         hints.ai_flags = AI_NUMERICSERV;
         auto st = std::make_shared<Resolution>();
@@ -281,12 +307,14 @@ void Stream::connect(const std::string &host, uint16_t port, Deadline dl)
         addrs.owner = st;
     }
 
-    size_t count = 0;
-    for (addrinfo *a = addrs.head; a; a = a->ai_next) ++count;
+    std::vector<const addrinfo *> order;
+    for (auto *list : {addrs.head, addrs.more})
+        for (const addrinfo *a = list; a; a = a->ai_next) order.push_back(a);
+    const size_t count = order.size();
     int last_errno = 0;
     bool timed_out = false;
-    size_t index = 0;
-    for (addrinfo *a = addrs.head; a; a = a->ai_next, ++index) {
+    for (size_t index = 0; index < count; ++index) {
+        const addrinfo *a = order[index];
         // Share the remaining time among the remaining addresses, so that one black-holed
         // address (typically IPv6 without a route) does not use up the whole deadline.
         auto now = Clock::now();
