@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mime/base64.hpp"
 #include "mime/message.hpp"
 
 namespace upopmail::mime {
@@ -48,6 +49,9 @@ private:
     size_t off_ = 0;     // offset in a literal segment
     std::string chunk_;  // encoded bytes of the current file not yet handed out
     size_t chunk_pos_ = 0;
+    size_t chunk_len_ = 0; // bytes of chunk_ in use (it keeps its size from file to file)
+    std::string raw_;      // the bytes of the file just read
+    Base64LineEncoder encoder_;
     int fd_ = -1;
     uint64_t file_left_ = 0;
     uint64_t size_ = 0;
@@ -65,9 +69,7 @@ std::string generate_message_id(const std::string &hostname);
 // Line endings normalised to CRLF.
 std::string normalise_crlf(std::string_view text);
 std::string quoted_printable(std::string_view text_crlf);
-std::string base64_lines(std::string_view data); // 76-character lines, CRLF
-// Bytes of base64_lines() for n input bytes.
-uint64_t base64_lines_size(uint64_t n);
+std::string base64_lines(std::string_view data); // 76-character lines, CRLF (base64_lines_size bytes)
 // A MIME parameter (RFC 2045 / RFC 2231): '; name="value"' for printable ASCII, RFC 2231
 // 'name*=UTF-8\'\'%XX' otherwise, split into continuations (name*0, name*1...) when long. Each
 // parameter is preceded by ";\r\n " so headers stay folded.
