@@ -428,7 +428,7 @@ Body encode_text(const std::string &text)
     // No line break is added at the end: the CRLF before a boundary belongs to the delimiter
     // (RFC 2046 §5.1.1) and the one before the final "." to the terminator, so the text decodes
     // back exactly as given.
-    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) return {"7bit", crlf};
+    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) return {"7bit", std::move(crlf)};
     std::string qp = quoted_printable(crlf);
     // a text without a final line break ends with a soft one: decoding gives the text back exactly
     if (!crlf.empty() && crlf.compare(crlf.size() - std::min<size_t>(2, crlf.size()), 2, "\r\n") != 0) qp += "=\r\n";
