@@ -402,9 +402,31 @@ std::string mime_parameter(std::string_view name, std::string_view value)
 namespace {
 
 struct Body {
-    std::string cte;     // 7bit, quoted-printable, base64
-    std::string content; // encoded, CRLF, ends with CRLF
+    std::string cte;        // 7bit, quoted-printable, base64
+    std::string content;    // encoded, CRLF
+    std::string_view as_is; // or the text itself, when it needs no change (7bit)
 };
+
+// Are all line breaks of s CRLF already (no bare CR, no bare LF)?
+bool crlf_only(std::string_view s)
+{
+    size_t lf = 0, cr = 0;
+    for (size_t at = 0;;) {
+        const void *hit = at < s.size() ? std::memchr(s.data() + at, '\n', s.size() - at) : nullptr;
+        if (!hit) break;
+        size_t i = static_cast<size_t>(static_cast<const char *>(hit) - s.data());
+        if (i == 0 || s[i - 1] != '\r') return false;
+        ++lf;
+        at = i + 1;
+    }
+    for (size_t at = 0;;) {
+        const void *hit = at < s.size() ? std::memchr(s.data() + at, '\r', s.size() - at) : nullptr;
+        if (!hit) break;
+        ++cr;
+        at = static_cast<size_t>(static_cast<const char *>(hit) - s.data()) + 1;
+    }
+    return cr == lf; // every LF follows a CR: equal counts leave no CR without its LF
+}
 
 // Is a line of text (CRLF line breaks only) longer than 998 characters?
 bool has_long_line(std::string_view crlf)
@@ -421,6 +443,9 @@ bool has_long_line(std::string_view crlf)
 
 Body encode_text(const std::string &text)
 {
+    // The common case, text that goes as it is: no copy.
+    if (crlf_only(text) && is_ascii(text) && !has_long_line(text) && text.find("=_") == std::string::npos)
+        return {"7bit", {}, text};
     std::string crlf = normalise_crlf(text);
     const bool long_line = has_long_line(crlf);
     // "=_" starts every boundary: 7bit text holding it goes quoted-printable (which writes '=' as
@@ -428,12 +453,12 @@ Body encode_text(const std::string &text)
     // No line break is added at the end: the CRLF before a boundary belongs to the delimiter
     // (RFC 2046 §5.1.1) and the one before the final "." to the terminator, so the text decodes
     // back exactly as given.
-    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) return {"7bit", std::move(crlf)};
+    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) return {"7bit", std::move(crlf), {}};
     std::string qp = quoted_printable(crlf);
     // a text without a final line break ends with a soft one: decoding gives the text back exactly
     if (!crlf.empty() && crlf.compare(crlf.size() - std::min<size_t>(2, crlf.size()), 2, "\r\n") != 0) qp += "=\r\n";
-    if (is_ascii(crlf) || qp.size() <= base64_lines_size(crlf.size())) return {"quoted-printable", std::move(qp)};
-    return {"base64", base64_lines(crlf)};
+    if (is_ascii(crlf) || qp.size() <= base64_lines_size(crlf.size())) return {"quoted-printable", std::move(qp), {}};
+    return {"base64", base64_lines(crlf), {}};
 }
 
 std::string boundary()
@@ -446,6 +471,7 @@ std::string boundary()
 struct Node {
     std::string headers;        // Content-* header lines, each ending CRLF
     std::string body;           // a leaf's literal encoded content
+    std::string_view body_as_is; // or the Message's own text (Body::as_is)
     std::string path;           // or a file, base64
     uint64_t size = 0;
     int64_t mtime_ns = 0;       // the file's, when the composer looked
@@ -453,12 +479,14 @@ struct Node {
     std::vector<Node> children; // a multipart's parts
 };
 
+// text must outlive the Composer (the body may be a view of it).
 Node text_node(const std::string &type, const std::string &text)
 {
     Body b = encode_text(text);
     Node n;
     n.headers = "Content-Type: " + type + "; charset=utf-8\r\nContent-Transfer-Encoding: " + b.cte + "\r\n";
     n.body = std::move(b.content);
+    n.body_as_is = b.as_is;
     return n;
 }
 
@@ -565,7 +593,9 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     } else if (html) {
         core = std::move(*html);
     } else {
-        core = text_node("text/plain", msg.text_plain.value_or(""));
+        static const std::string no_text;
+        // a reference into msg (not value_or's copy): the body may be read from it later
+        core = text_node("text/plain", msg.text_plain ? *msg.text_plain : no_text);
     }
     Node top;
     if (!msg.attachments.empty()) {
@@ -581,7 +611,7 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     // (moved, not copied).
     std::string lit = std::move(h);
     auto flush = [&] {
-        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0});
+        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0, {}});
         lit.clear();
     };
     std::function<void(Node &, bool)> emit = [&](Node &n, bool is_top) {
@@ -597,15 +627,18 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
             lit += "--" + n.boundary + "--\r\n";
         } else if (!n.path.empty()) {
             flush();
-            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns});
+            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns, {}});
         } else if (!n.body.empty()) {
             flush();
-            segs_.push_back(Segment{std::move(n.body), {}, 0, 0});
+            segs_.push_back(Segment{std::move(n.body), {}, 0, 0, {}});
+        } else if (!n.body_as_is.empty()) {
+            flush();
+            segs_.push_back(Segment{{}, {}, 0, 0, n.body_as_is});
         }
     };
     emit(top, true);
     flush();
-    for (const auto &s : segs_) size_ += s.path.empty() ? s.text.size() : base64_lines_size(s.file_size);
+    for (const auto &s : segs_) size_ += s.path.empty() ? s.bytes().size() : base64_lines_size(s.file_size);
 }
 
 Composer::~Composer() { close_file(); }
@@ -669,11 +702,12 @@ size_t Composer::read(char *buf, size_t cap)
     while (n < cap && seg_ < segs_.size()) {
         Segment &s = segs_[seg_];
         if (s.path.empty()) {
-            size_t k = std::min(cap - n, s.text.size() - off_);
-            std::memcpy(buf + n, s.text.data() + off_, k);
+            const std::string_view bytes = s.bytes();
+            size_t k = std::min(cap - n, bytes.size() - off_);
+            std::memcpy(buf + n, bytes.data() + off_, k);
             n += k;
             off_ += k;
-            if (off_ == s.text.size()) {
+            if (off_ == bytes.size()) {
                 ++seg_;
                 off_ = 0;
             }

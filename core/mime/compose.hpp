@@ -18,6 +18,8 @@ struct ComposeOptions {
 class Composer {
 public:
     // to_header / cc_header: the addresses written into To: and Cc: (refused ones left out).
+    // msg must outlive the Composer: a text body that needs no change (CRLF line breaks, 7bit,
+    // no line over 998 characters) is read from it rather than copied.
     // Looks at every attachment and inline file (size, modification time); throws
     // Error(UPOP_E_FILE) when one is gone, or changed since it was added (FilePart::mtime_ns).
     Composer(const Message &msg, std::vector<Address> to_header, std::vector<Address> cc_header,
@@ -41,6 +43,8 @@ private:
         std::string path;       // a file, sent base64 in 76-character lines
         uint64_t file_size = 0; // bytes of the file sent (as seen when the composer was made)
         int64_t file_mtime_ns = 0; // its modification time then: a change while sending is refused
+        std::string_view borrowed; // or literal bytes of the Message itself (text and path empty)
+        std::string_view bytes() const { return text.empty() ? borrowed : std::string_view(text); }
     };
     void fill_file_chunk();
     void close_file();

@@ -396,3 +396,37 @@ TEST_CASE("an attachment streams as the lines of its whole content, for sizes ar
 }
 
 } // TEST_SUITE
+
+TEST_SUITE("mime: block-wise encoders") {
+
+TEST_CASE("a text body goes out the same whether it is sent as it is (CRLF, 7bit) or normalised first") {
+    auto body_of = [](const std::string &text) {
+        mime::Message m;
+        m.from = mime::parse_address("a@example.org");
+        m.to.push_back(mime::parse_address("b@example.org"));
+        m.text_plain = text;
+        mime::Composer c(m, m.to, m.cc);
+        std::string out(static_cast<size_t>(c.size()), '\0');
+        size_t got = 0;
+        while (size_t k = c.read(out.data() + got, std::min<size_t>(1000, out.size() - got))) got += k;
+        CHECK(got == out.size());
+        return out.substr(out.find("\r\n\r\n") + 4);
+    };
+    const std::string line(70, 'x');
+    for (const std::string &crlf : std::vector<std::string>{"", "a\r\n", "a\r\nb", line + "\r\n" + line + "\r\n", "\r\n\r\n"}) {
+        CAPTURE(crlf);
+        std::string lf = crlf, cr = crlf;
+        for (size_t i; (i = lf.find("\r\n")) != std::string::npos;) lf.replace(i, 2, "\n");
+        for (size_t i; (i = cr.find("\r\n")) != std::string::npos;) cr.replace(i, 2, "\r");
+        CHECK(body_of(crlf) == crlf);
+        CHECK(body_of(lf) == crlf);
+        CHECK(body_of(cr) == crlf);
+    }
+    // not as it is: a bare CR, a long line, 8-bit text, the boundary prefix
+    CHECK(body_of("a\rb\r\n") == "a\r\nb\r\n");
+    CHECK(body_of(std::string(1200, 'y')).find("=\r\n") != std::string::npos);
+    CHECK(body_of("caf\xc3\xa9\r\n") == "caf=C3=A9\r\n");
+    CHECK(body_of("x=_y\r\n") == "x=3D_y\r\n");
+}
+
+} // TEST_SUITE
