@@ -298,7 +298,7 @@ void Component::set_message_id(const std::string &id)
     msg_.message_id = id.empty() ? mime::generate_message_id(hostname()) : id;
 }
 
-void Component::set_message(const std::string &text, const std::string &options)
+void Component::set_message(std::string text, const std::string &options)
 {
     check_size(text, kBodyMax, "the message text");
     check_size(options, kListMax, "the option list");
@@ -308,8 +308,8 @@ void Component::set_message(const std::string &text, const std::string &options)
             throw Error(UPOP_E_PARAM, "unknown SetMessage option " + quote(o.name) + " (only MIMEType)");
         type = mime::to_lower(o.value);
     }
-    if (type == "text/plain") msg_.text_plain = text;
-    else if (type == "text/html") msg_.text_html = text;
+    if (type == "text/plain") msg_.text_plain = std::move(text);
+    else if (type == "text/html") msg_.text_html = std::move(text);
     else throw Error(UPOP_E_PARAM, "SetMessage takes MIMEType text/plain or text/html, not " + quote(type));
 }
 

@@ -37,7 +37,7 @@ public:
     void set_subject(const std::string &subject);
     void set_priority(int32_t priority);
     void set_message_id(const std::string &id);
-    void set_message(const std::string &text, const std::string &options);
+    void set_message(std::string text, const std::string &options); // text is kept (moved)
     // AddAttachmentFromFile (as_inline false) / AddInlineFromFile (true): core/component_compose.cpp
     void add_file(bool as_inline, const std::string &path, const std::string &options);
     void clear_mail();
