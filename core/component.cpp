@@ -115,8 +115,9 @@ void Component::set_option(const std::string &name, const std::string &value)
             throw Error(UPOP_E_PARAM, "the option ehlo_domain must be a domain or address literal without blanks");
         ehlo_domain_ = value;
     } else if (n == "config") {
-        // Read and checked now (-2); read again at each connect, where a file that has become
-        // unusable since is -9 like every TLS configuration error there.
+        // Read and checked now (-2); looked at again at each connect and read again when it
+        // changed (net/tls_cache.hpp), where a file that has become unusable since is -9 like
+        // every TLS configuration error there.
         if (!value.empty()) {
             try {
                 net::TlsConfig::load_file(value);
@@ -209,14 +210,15 @@ void Component::connect(int server, const std::string &connection, const std::st
     reply_code_ = 0;
     reply_text_.clear();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_SMTP);
-    net::TlsConfig config = net::TlsConfig::load(config_path_);
-    const net::TlsProfile &profile = config.profile(ep.profile);
+    auto config = tls_cache_.config(config_path_, UPOP_SMTP);
+    const net::TlsProfile &profile = config->profile(ep.profile);
     smtp_ = std::make_unique<proto::SmtpSession>(tracer_, &cancel_, timeout_ms_,
                                                  ehlo_domain_.empty() ? hostname() : ehlo_domain_);
     smtp_->wire().set_low_speed_bytes(low_speed_bytes_);
+    smtp_->wire().stream().use_tls_cache(&tls_cache_, UPOP_SMTP);
     try {
         smtp_->open(ep, profile);
-        smtp_ctx_.establish(*smtp_, config.default_profile());
+        smtp_ctx_.establish(*smtp_, config->default_profile());
         note_smtp_reply();
         smtp_ctx_.lock();
     } catch (const Error &e) {
@@ -297,7 +299,7 @@ void Component::set_message_id(const std::string &id)
     msg_.message_id = id.empty() ? mime::generate_message_id(hostname()) : id;
 }
 
-void Component::set_message(const std::string &text, const std::string &options)
+void Component::set_message(std::string text, const std::string &options)
 {
     check_size(text, kBodyMax, "the message text");
     check_size(options, kListMax, "the option list");
@@ -307,8 +309,8 @@ void Component::set_message(const std::string &text, const std::string &options)
             throw Error(UPOP_E_PARAM, "unknown SetMessage option " + quote(o.name) + " (only MIMEType)");
         type = mime::to_lower(o.value);
     }
-    if (type == "text/plain") msg_.text_plain = text;
-    else if (type == "text/html") msg_.text_html = text;
+    if (type == "text/plain") msg_.text_plain = std::move(text);
+    else if (type == "text/html") msg_.text_html = std::move(text);
     else throw Error(UPOP_E_PARAM, "SetMessage takes MIMEType text/plain or text/html, not " + quote(type));
 }
 

@@ -8,6 +8,7 @@
 
 #include "mime/message.hpp"
 #include "net/cancel.hpp"
+#include "net/tls_cache.hpp"
 #include "proto/pop3.hpp"
 #include "proto/smtp.hpp"
 #include "security/context.hpp"
@@ -36,7 +37,7 @@ public:
     void set_subject(const std::string &subject);
     void set_priority(int32_t priority);
     void set_message_id(const std::string &id);
-    void set_message(const std::string &text, const std::string &options);
+    void set_message(std::string text, const std::string &options); // text is kept (moved)
     // AddAttachmentFromFile (as_inline false) / AddInlineFromFile (true): core/component_compose.cpp
     void add_file(bool as_inline, const std::string &path, const std::string &options);
     void clear_mail();
@@ -86,6 +87,7 @@ private:
     std::string hostname() const;
 
     trace::Tracer tracer_;
+    net::TlsCache tls_cache_{&tracer_}; // the configuration and CA files, read again when changed
     net::Canceller cancel_;
     security::Context smtp_ctx_{UPOP_SMTP}, pop_ctx_{UPOP_POP};
     std::unique_ptr<proto::SmtpSession> smtp_;

@@ -44,13 +44,14 @@ void Component::connect_pop(const std::string &connection, const std::string &us
             throw Error(UPOP_E_PARAM, "the user name or password contains a line break or NUL byte");
     pop_.reset();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_POP);
-    net::TlsConfig config = net::TlsConfig::load(config_path_);
-    const net::TlsProfile &profile = config.profile(ep.profile);
+    auto config = tls_cache_.config(config_path_, UPOP_POP);
+    const net::TlsProfile &profile = config->profile(ep.profile);
     pop_ = std::make_unique<proto::Pop3Session>(tracer_, &cancel_, timeout_ms_);
     pop_->wire().set_low_speed_bytes(low_speed_bytes_);
+    pop_->wire().stream().use_tls_cache(&tls_cache_, UPOP_POP);
     try {
         pop_->open(ep, profile);
-        auto outcome = pop_ctx_.establish(*pop_, config.default_profile());
+        auto outcome = pop_ctx_.establish(*pop_, config->default_profile());
         if (!outcome.authenticated) {
             // The default mechanism: LogonMail's user and password with USER/PASS.
             if (user.empty())

@@ -23,9 +23,16 @@ namespace {
 
 bool is_ascii(std::string_view s)
 {
-    for (unsigned char c : s)
-        if (c >= 0x80) return false;
-    return true;
+    // eight bytes at a time, no early exit: the loop vectorises
+    uint64_t high = 0;
+    size_t i = 0;
+    for (; i + 8 <= s.size(); i += 8) {
+        uint64_t w;
+        std::memcpy(&w, s.data() + i, 8);
+        high |= w;
+    }
+    for (; i < s.size(); ++i) high |= static_cast<unsigned char>(s[i]);
+    return (high & 0x8080808080808080ull) == 0;
 }
 
 bool has_line_break(std::string_view s) { return s.find_first_of(std::string_view("\r\n\0", 3)) != std::string_view::npos; }
@@ -226,18 +233,34 @@ std::string generate_message_id(const std::string &hostname)
 
 std::string normalise_crlf(std::string_view text)
 {
+    // Runs between line breaks are copied whole; each break (CRLF, a bare CR or a bare LF)
+    // becomes CRLF. The next CR and the next LF are looked up with memchr, each only once it
+    // has been passed.
     std::string out;
-    out.reserve(text.size() + text.size() / 40);
-    for (size_t i = 0; i < text.size(); ++i) {
-        char c = text[i];
-        if (c == '\r') {
-            out += "\r\n";
-            if (i + 1 < text.size() && text[i + 1] == '\n') ++i;
-        } else if (c == '\n') {
-            out += "\r\n";
-        } else {
-            out += c;
+    out.reserve(text.size() + text.size() / 16 + 2);
+    const char *p = text.data();
+    const char *const end = p + text.size();
+    auto next = [end](const char *from, char c) {
+        const void *hit = from < end ? std::memchr(from, c, static_cast<size_t>(end - from)) : nullptr;
+        return hit ? static_cast<const char *>(hit) : end;
+    };
+    const char *cr = next(p, '\r'), *lf = next(p, '\n');
+    while (p < end) {
+        const char *brk = std::min(cr, lf);
+        if (brk == end) {
+            out.append(p, static_cast<size_t>(end - p));
+            break;
         }
+        if (brk == cr && brk + 1 < end && brk[1] == '\n') {
+            out.append(p, static_cast<size_t>(brk + 2 - p)); // already CRLF: copied with its run
+            p = brk + 2;
+        } else {
+            out.append(p, static_cast<size_t>(brk - p));
+            out.append("\r\n", 2);
+            p = brk + 1;
+        }
+        if (cr < p) cr = next(p, '\r');
+        if (lf < p) lf = next(p, '\n');
     }
     return out;
 }
@@ -246,19 +269,15 @@ std::string quoted_printable(std::string_view text)
 {
     static const char hex[] = "0123456789ABCDEF";
     std::string out;
+    out.reserve(text.size() + text.size() / 8 + 16);
+    // Each output line is built here and appended whole: at most 75 characters and "=\r\n".
+    char line[80];
     size_t col = 0;
-    auto emit = [&](const std::string &tok) {
-        if (col + tok.size() > 75) {
-            out += "=\r\n";
-            col = 0;
-        }
-        out += tok;
-        col += tok.size();
-    };
     for (size_t i = 0; i < text.size(); ++i) {
         unsigned char c = text[i];
         if (c == '\r' && i + 1 < text.size() && text[i + 1] == '\n') {
-            out += "\r\n";
+            std::memcpy(line + col, "\r\n", 2);
+            out.append(line, col + 2);
             col = 0;
             ++i;
             continue;
@@ -267,30 +286,30 @@ std::string quoted_printable(std::string_view text)
         bool literal = (c >= 33 && c <= 126 && c != '=') || ((c == ' ' || c == '\t') && !at_eol);
         // a leading '.' or "From " is harmless after dot-stuffing; encode '.' at line start anyway
         if (c == '.' && col == 0) literal = false;
-        if (literal)
-            emit(std::string(1, static_cast<char>(c)));
-        else
-            emit(std::string{'=', hex[c >> 4], hex[c & 15]});
+        const size_t len = literal ? 1 : 3;
+        if (col + len > 75) { // soft line break
+            std::memcpy(line + col, "=\r\n", 3);
+            out.append(line, col + 3);
+            col = 0;
+        }
+        if (literal) {
+            line[col++] = static_cast<char>(c);
+        } else {
+            line[col] = '=';
+            line[col + 1] = hex[c >> 4];
+            line[col + 2] = hex[c & 15];
+            col += 3;
+        }
     }
+    out.append(line, col);
     return out;
 }
 
 std::string base64_lines(std::string_view data)
 {
-    std::string enc = base64_encode(data);
-    std::string out;
-    out.reserve(enc.size() + enc.size() / 76 * 2 + 2);
-    for (size_t i = 0; i < enc.size(); i += 76) {
-        out.append(enc, i, 76);
-        out += "\r\n";
-    }
+    std::string out(static_cast<size_t>(base64_lines_size(data.size())), '\0');
+    base64_lines_into(data, out.data());
     return out;
-}
-
-uint64_t base64_lines_size(uint64_t n)
-{
-    uint64_t enc = (n + 2) / 3 * 4;
-    return enc + (enc + 75) / 76 * 2;
 }
 
 namespace {
@@ -383,33 +402,63 @@ std::string mime_parameter(std::string_view name, std::string_view value)
 namespace {
 
 struct Body {
-    std::string cte;     // 7bit, quoted-printable, base64
-    std::string content; // encoded, CRLF, ends with CRLF
+    std::string cte;        // 7bit, quoted-printable, base64
+    std::string content;    // encoded, CRLF
+    std::string_view as_is; // or the text itself, when it needs no change (7bit)
 };
+
+// Are all line breaks of s CRLF already (no bare CR, no bare LF)?
+bool crlf_only(std::string_view s)
+{
+    size_t lf = 0, cr = 0;
+    for (size_t at = 0;;) {
+        const void *hit = at < s.size() ? std::memchr(s.data() + at, '\n', s.size() - at) : nullptr;
+        if (!hit) break;
+        size_t i = static_cast<size_t>(static_cast<const char *>(hit) - s.data());
+        if (i == 0 || s[i - 1] != '\r') return false;
+        ++lf;
+        at = i + 1;
+    }
+    for (size_t at = 0;;) {
+        const void *hit = at < s.size() ? std::memchr(s.data() + at, '\r', s.size() - at) : nullptr;
+        if (!hit) break;
+        ++cr;
+        at = static_cast<size_t>(static_cast<const char *>(hit) - s.data()) + 1;
+    }
+    return cr == lf; // every LF follows a CR: equal counts leave no CR without its LF
+}
+
+// Is a line of text (CRLF line breaks only) longer than 998 characters?
+bool has_long_line(std::string_view crlf)
+{
+    size_t start = 0;
+    for (;;) {
+        const void *hit = start < crlf.size() ? std::memchr(crlf.data() + start, '\n', crlf.size() - start) : nullptr;
+        if (!hit) return crlf.size() - start > 998;
+        size_t lf = static_cast<size_t>(static_cast<const char *>(hit) - crlf.data());
+        if (lf - start > 998 + 1) return true; // the line and its CR
+        start = lf + 1;
+    }
+}
 
 Body encode_text(const std::string &text)
 {
+    // The common case, text that goes as it is: no copy.
+    if (crlf_only(text) && is_ascii(text) && !has_long_line(text) && text.find("=_") == std::string::npos)
+        return {"7bit", {}, text};
     std::string crlf = normalise_crlf(text);
-    bool long_line = false;
-    size_t start = 0;
-    while (start <= crlf.size()) {
-        size_t e = crlf.find("\r\n", start);
-        if (e == std::string::npos) e = crlf.size();
-        if (e - start > 998) long_line = true;
-        start = e + 2;
-    }
+    const bool long_line = has_long_line(crlf);
     // "=_" starts every boundary: 7bit text holding it goes quoted-printable (which writes '=' as
     // "=3D"), so no boundary can occur in any part.
     // No line break is added at the end: the CRLF before a boundary belongs to the delimiter
     // (RFC 2046 §5.1.1) and the one before the final "." to the terminator, so the text decodes
     // back exactly as given.
-    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) return {"7bit", crlf};
+    if (is_ascii(crlf) && !long_line && crlf.find("=_") == std::string::npos) return {"7bit", std::move(crlf), {}};
     std::string qp = quoted_printable(crlf);
     // a text without a final line break ends with a soft one: decoding gives the text back exactly
     if (!crlf.empty() && crlf.compare(crlf.size() - std::min<size_t>(2, crlf.size()), 2, "\r\n") != 0) qp += "=\r\n";
-    std::string b64 = base64_lines(crlf);
-    if (is_ascii(crlf) || qp.size() <= b64.size()) return {"quoted-printable", qp};
-    return {"base64", b64};
+    if (is_ascii(crlf) || qp.size() <= base64_lines_size(crlf.size())) return {"quoted-printable", std::move(qp), {}};
+    return {"base64", base64_lines(crlf), {}};
 }
 
 std::string boundary()
@@ -422,6 +471,7 @@ std::string boundary()
 struct Node {
     std::string headers;        // Content-* header lines, each ending CRLF
     std::string body;           // a leaf's literal encoded content
+    std::string_view body_as_is; // or the Message's own text (Body::as_is)
     std::string path;           // or a file, base64
     uint64_t size = 0;
     int64_t mtime_ns = 0;       // the file's, when the composer looked
@@ -429,12 +479,14 @@ struct Node {
     std::vector<Node> children; // a multipart's parts
 };
 
+// text must outlive the Composer (the body may be a view of it).
 Node text_node(const std::string &type, const std::string &text)
 {
     Body b = encode_text(text);
     Node n;
     n.headers = "Content-Type: " + type + "; charset=utf-8\r\nContent-Transfer-Encoding: " + b.cte + "\r\n";
     n.body = std::move(b.content);
+    n.body_as_is = b.as_is;
     return n;
 }
 
@@ -541,7 +593,9 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     } else if (html) {
         core = std::move(*html);
     } else {
-        core = text_node("text/plain", msg.text_plain.value_or(""));
+        static const std::string no_text;
+        // a reference into msg (not value_or's copy): the body may be read from it later
+        core = text_node("text/plain", msg.text_plain ? *msg.text_plain : no_text);
     }
     Node top;
     if (!msg.attachments.empty()) {
@@ -553,18 +607,19 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
         top = std::move(core);
     }
 
-    // Flatten into literal and file segments.
-    std::string lit = h;
+    // Flatten into literal and file segments; each text body becomes a segment of its own
+    // (moved, not copied).
+    std::string lit = std::move(h);
     auto flush = [&] {
-        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0});
+        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0, {}});
         lit.clear();
     };
-    std::function<void(const Node &, bool)> emit = [&](const Node &n, bool is_top) {
+    std::function<void(Node &, bool)> emit = [&](Node &n, bool is_top) {
         lit += n.headers;
         lit += "\r\n";
         if (!n.children.empty()) {
             if (is_top) lit += "This is a multi-part message in MIME format.\r\n";
-            for (const auto &c : n.children) {
+            for (auto &c : n.children) {
                 lit += "--" + n.boundary + "\r\n";
                 emit(c, false);
                 lit += "\r\n";
@@ -572,14 +627,18 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
             lit += "--" + n.boundary + "--\r\n";
         } else if (!n.path.empty()) {
             flush();
-            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns});
-        } else {
-            lit += n.body;
+            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns, {}});
+        } else if (!n.body.empty()) {
+            flush();
+            segs_.push_back(Segment{std::move(n.body), {}, 0, 0, {}});
+        } else if (!n.body_as_is.empty()) {
+            flush();
+            segs_.push_back(Segment{{}, {}, 0, 0, n.body_as_is});
         }
     };
     emit(top, true);
     flush();
-    for (const auto &s : segs_) size_ += s.path.empty() ? s.text.size() : base64_lines_size(s.file_size);
+    for (const auto &s : segs_) size_ += s.path.empty() ? s.bytes().size() : base64_lines_size(s.file_size);
 }
 
 Composer::~Composer() { close_file(); }
@@ -590,8 +649,9 @@ void Composer::close_file()
     fd_ = -1;
 }
 
-// Reads the next piece of the current file (a multiple of 57 bytes, so each gives whole
-// 76-character lines) and encodes it into chunk_.
+// Reads the next piece of the current file and encodes it into chunk_ (the encoder keeps the
+// line breaks where they fall for the whole file, whatever the size of the pieces; a multiple
+// of 57 bytes leaves it nothing to hold).
 void Composer::fill_file_chunk()
 {
     const Segment &s = segs_[seg_];
@@ -612,10 +672,10 @@ void Composer::fill_file_chunk()
     }
     constexpr size_t kChunk = 57 * 1150; // 65550 bytes -> 1150 lines
     size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, file_left_));
-    std::string raw(want, '\0');
+    raw_.resize(want); // the buffers keep their capacity from chunk to chunk
     size_t got = 0;
     while (got < want) {
-        ssize_t r = ::read(fd_, raw.data() + got, want - got);
+        ssize_t r = ::read(fd_, raw_.data() + got, want - got);
         if (r < 0 && errno == EINTR) continue;
         if (r < 0) {
             int e = errno;
@@ -629,7 +689,10 @@ void Composer::fill_file_chunk()
         got += static_cast<size_t>(r);
     }
     file_left_ -= want;
-    chunk_ = base64_lines(raw);
+    const size_t room = static_cast<size_t>(base64_lines_size(encoder_.pending() + want));
+    if (chunk_.size() < room) chunk_.resize(room);
+    chunk_len_ = encoder_.feed(raw_, chunk_.data());
+    if (file_left_ == 0) chunk_len_ += encoder_.finish(chunk_.data() + chunk_len_);
     chunk_pos_ = 0;
 }
 
@@ -639,24 +702,26 @@ size_t Composer::read(char *buf, size_t cap)
     while (n < cap && seg_ < segs_.size()) {
         Segment &s = segs_[seg_];
         if (s.path.empty()) {
-            size_t k = std::min(cap - n, s.text.size() - off_);
-            std::memcpy(buf + n, s.text.data() + off_, k);
+            const std::string_view bytes = s.bytes();
+            size_t k = std::min(cap - n, bytes.size() - off_);
+            std::memcpy(buf + n, bytes.data() + off_, k);
             n += k;
             off_ += k;
-            if (off_ == s.text.size()) {
+            if (off_ == bytes.size()) {
                 ++seg_;
                 off_ = 0;
             }
             continue;
         }
-        if (chunk_pos_ == chunk_.size()) {
+        if (chunk_pos_ == chunk_len_) {
             if (fd_ < 0 && off_ == 0) {
                 file_left_ = s.file_size;
+                encoder_ = Base64LineEncoder{};
                 off_ = 1; // started
             }
             if (file_left_ == 0) {
                 close_file();
-                chunk_.clear();
+                chunk_len_ = 0;
                 chunk_pos_ = 0;
                 off_ = 0;
                 ++seg_;
@@ -664,7 +729,7 @@ size_t Composer::read(char *buf, size_t cap)
             }
             fill_file_chunk();
         }
-        size_t k = std::min(cap - n, chunk_.size() - chunk_pos_);
+        size_t k = std::min(cap - n, chunk_len_ - chunk_pos_);
         std::memcpy(buf + n, chunk_.data() + chunk_pos_, k);
         n += k;
         chunk_pos_ += k;

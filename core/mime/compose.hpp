@@ -6,6 +6,7 @@
 #include <string>
 #include <vector>
 
+#include "mime/base64.hpp"
 #include "mime/message.hpp"
 
 namespace upopmail::mime {
@@ -17,6 +18,8 @@ struct ComposeOptions {
 class Composer {
 public:
     // to_header / cc_header: the addresses written into To: and Cc: (refused ones left out).
+    // msg must outlive the Composer: a text body that needs no change (CRLF line breaks, 7bit,
+    // no line over 998 characters) is read from it rather than copied.
     // Looks at every attachment and inline file (size, modification time); throws
     // Error(UPOP_E_FILE) when one is gone, or changed since it was added (FilePart::mtime_ns).
     Composer(const Message &msg, std::vector<Address> to_header, std::vector<Address> cc_header,
@@ -40,6 +43,8 @@ private:
         std::string path;       // a file, sent base64 in 76-character lines
         uint64_t file_size = 0; // bytes of the file sent (as seen when the composer was made)
         int64_t file_mtime_ns = 0; // its modification time then: a change while sending is refused
+        std::string_view borrowed; // or literal bytes of the Message itself (text and path empty)
+        std::string_view bytes() const { return text.empty() ? borrowed : std::string_view(text); }
     };
     void fill_file_chunk();
     void close_file();
@@ -48,6 +53,9 @@ private:
     size_t off_ = 0;     // offset in a literal segment
     std::string chunk_;  // encoded bytes of the current file not yet handed out
     size_t chunk_pos_ = 0;
+    size_t chunk_len_ = 0; // bytes of chunk_ in use (it keeps its size from file to file)
+    std::string raw_;      // the bytes of the file just read
+    Base64LineEncoder encoder_;
     int fd_ = -1;
     uint64_t file_left_ = 0;
     uint64_t size_ = 0;
@@ -65,9 +73,7 @@ std::string generate_message_id(const std::string &hostname);
 // Line endings normalised to CRLF.
 std::string normalise_crlf(std::string_view text);
 std::string quoted_printable(std::string_view text_crlf);
-std::string base64_lines(std::string_view data); // 76-character lines, CRLF
-// Bytes of base64_lines() for n input bytes.
-uint64_t base64_lines_size(uint64_t n);
+std::string base64_lines(std::string_view data); // 76-character lines, CRLF (base64_lines_size bytes)
 // A MIME parameter (RFC 2045 / RFC 2231): '; name="value"' for printable ASCII, RFC 2231
 // 'name*=UTF-8\'\'%XX' otherwise, split into continuations (name*0, name*1...) when long. Each
 // parameter is preceded by ";\r\n " so headers stay folded.

@@ -3,6 +3,7 @@
 #include "error.hpp"
 #include "net/cancel.hpp"
 #include "net/peer_check.hpp"
+#include "net/tls_cache.hpp"
 #include "net/text.hpp"
 #include "upopmail.h"
 
@@ -18,6 +19,7 @@
 #include <algorithm>
 #include <arpa/inet.h>
 #include <atomic>
+#include <cctype>
 #include <cerrno>
 #include <climits>
 #include <cstring>
@@ -44,11 +46,12 @@ struct ReadAhead {
 };
 
 struct Stream::Tls {
-    mbedtls_entropy_context entropy;
+    std::unique_ptr<EntropySource> own_entropy; // without a TlsCache
+    mbedtls_entropy_context *entropy = nullptr; // own_entropy's or the TlsCache's
     mbedtls_ctr_drbg_context drbg;
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
-    mbedtls_x509_crt ca;
+    std::shared_ptr<const TrustStore> trust; // the CA certificates (shared with the handle's cache)
     mbedtls_x509_crt own_cert;
     mbedtls_pk_context own_key;
     int fd = -1;
@@ -61,11 +64,9 @@ struct Stream::Tls {
 
     Tls()
     {
-        mbedtls_entropy_init(&entropy);
         mbedtls_ctr_drbg_init(&drbg);
         mbedtls_ssl_config_init(&conf);
         mbedtls_ssl_init(&ssl);
-        mbedtls_x509_crt_init(&ca);
         mbedtls_x509_crt_init(&own_cert);
         mbedtls_pk_init(&own_key);
     }
@@ -75,9 +76,7 @@ struct Stream::Tls {
         mbedtls_ssl_config_free(&conf);
         mbedtls_pk_free(&own_key);
         mbedtls_x509_crt_free(&own_cert);
-        mbedtls_x509_crt_free(&ca);
         mbedtls_ctr_drbg_free(&drbg);
-        mbedtls_entropy_free(&entropy);
     }
     Tls(const Tls &) = delete;
     Tls &operator=(const Tls &) = delete;
@@ -195,11 +194,27 @@ struct Resolution {
 struct AddrList {
     addrinfo *head = nullptr;
     std::shared_ptr<Resolution> owner; // keeps head alive when it came from the thread
+    addrinfo *more = nullptr;          // a second list, tried after head's
     ~AddrList()
     {
         if (!owner && head) ::freeaddrinfo(head);
+        if (more) ::freeaddrinfo(more);
     }
 };
+
+// RFC 6761 §6.3: "localhost" and the names under ".localhost" (also with a final dot) are the
+// loopback addresses, known without asking a resolver.
+bool is_localhost_name(std::string_view h)
+{
+    if (!h.empty() && h.back() == '.') h.remove_suffix(1);
+    auto ends_with = [&](std::string_view tail) {
+        if (h.size() < tail.size()) return false;
+        for (size_t i = 0; i < tail.size(); ++i)
+            if (std::tolower(static_cast<unsigned char>(h[h.size() - tail.size() + i])) != tail[i]) return false;
+        return true;
+    };
+    return ends_with("localhost") && (h.size() == 9 || h[h.size() - 10] == '.');
+}
 
 } // namespace
 
@@ -283,6 +298,15 @@ void Stream::connect(const std::string &host, uint16_t port, Deadline dl)
         if (rc != 0)
             fail(UPOP_E_NETWORK, "cannot connect to " + peer_ + ": " +
                                      (rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc)));
+    } else if (is_localhost_name(host)) {
+        // The loopback addresses, IPv4 first (where local servers listen most often), without
+        // a resolver or its helper thread (as curl does).
+        hints.ai_flags = AI_NUMERICHOST | AI_NUMERICSERV;
+        int rc = ::getaddrinfo("127.0.0.1", service.c_str(), &hints, &addrs.head);
+        if (rc != 0)
+            fail(UPOP_E_NETWORK, "cannot connect to " + peer_ + ": " +
+                                     (rc == EAI_SYSTEM ? std::strerror(errno) : ::gai_strerror(rc)));
+        if (::getaddrinfo("::1", service.c_str(), &hints, &addrs.more) != 0) addrs.more = nullptr;
     } else {
         hints.ai_flags = AI_NUMERICSERV;
         auto st = std::make_shared<Resolution>();
@@ -322,12 +346,14 @@ void Stream::connect(const std::string &host, uint16_t port, Deadline dl)
         addrs.owner = st;
     }
 
-    size_t count = 0;
-    for (addrinfo *a = addrs.head; a; a = a->ai_next) ++count;
+    std::vector<const addrinfo *> order;
+    for (auto *list : {addrs.head, addrs.more})
+        for (const addrinfo *a = list; a; a = a->ai_next) order.push_back(a);
+    const size_t count = order.size();
     int last_errno = 0;
     bool timed_out = false;
-    size_t index = 0;
-    for (addrinfo *a = addrs.head; a; a = a->ai_next, ++index) {
+    for (size_t index = 0; index < count; ++index) {
+        const addrinfo *a = order[index];
         // Share the remaining time among the remaining addresses, so that one black-holed
         // address (typically IPv6 without a route) does not use up the whole deadline.
         auto now = Clock::now();
@@ -391,8 +417,14 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     tls_ = std::make_unique<Tls>();
     Tls &t = *tls_;
     t.fd = fd_;
+    if (tls_cache_) {
+        t.entropy = tls_cache_->entropy();
+    } else {
+        t.own_entropy = std::make_unique<EntropySource>();
+        t.entropy = t.own_entropy->get();
+    }
     static const unsigned char pers[] = "upopmail tls client";
-    int r = mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, &t.entropy, pers, sizeof pers - 1);
+    int r = mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, t.entropy, pers, sizeof pers - 1);
     if (r != 0) fail(UPOP_E_SECURITY, failed + "cannot seed the random generator: " + mbed_error(r));
     r = mbedtls_ssl_config_defaults(&t.conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT);
@@ -419,30 +451,12 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     mbedtls_ssl_conf_curves(&t.conf, kCurves);
 
     if (profile.verify_server) {
-        bool any = false;
-        if (!profile.ca_certificate.empty()) {
-            r = mbedtls_x509_crt_parse_file(&t.ca, profile.ca_certificate.c_str());
-            if (r < 0)
-                fail(UPOP_E_SECURITY, prof + "cannot load ca_certificate " +
-                                          quote(profile.ca_certificate) + ": " + mbed_error(r));
-            any = true;
+        try {
+            t.trust = tls_cache_ ? tls_cache_->trust(profile, tls_cache_server_) : load_trust_store(profile);
+        } catch (const Error &e) {
+            fail(e.status(), e.what());
         }
-        if (!profile.ca_location.empty()) {
-            r = mbedtls_x509_crt_parse_path(&t.ca, profile.ca_location.c_str());
-            if (r < 0)
-                fail(UPOP_E_SECURITY, prof + "cannot load the certificates of ca_location " +
-                                          quote(profile.ca_location) + ": " + mbed_error(r));
-            any = true;
-        }
-        if (!any) {
-            r = mbedtls_x509_crt_parse_file(&t.ca, kSystemCaFile);
-            if (r < 0)
-                fail(UPOP_E_SECURITY, prof + "cannot load the system trust store " + quote(kSystemCaFile) +
-                                          ": " + mbed_error(r) + " (set ca_certificate or ca_location)");
-        }
-        if (t.ca.version == 0)
-            fail(UPOP_E_SECURITY, prof + "the trust store contains no usable CA certificate");
-        mbedtls_ssl_conf_ca_chain(&t.conf, &t.ca, nullptr);
+        mbedtls_ssl_conf_ca_chain(&t.conf, t.trust->chain(), nullptr);
         mbedtls_ssl_conf_authmode(&t.conf, profile.ignore_errors ? MBEDTLS_SSL_VERIFY_OPTIONAL
                                                                  : MBEDTLS_SSL_VERIFY_REQUIRED);
         t.check_name = profile.check_name;

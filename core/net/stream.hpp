@@ -13,7 +13,9 @@
 // blocking call fails at once with "... cancelled" (until Canceller::reset()).
 //
 // A Stream is used by one thread at a time; only its Canceller is touched from other threads.
-// Each Stream owns its own TLS state (entropy, DRBG, configuration, certificates).
+// Each Stream owns its own TLS state (random generator, configuration, client certificate and
+// key, session keys); only the CA certificates (read-only) and the entropy source its random
+// generator is seeded from may come from the handle's TlsCache.
 #pragma once
 #include <chrono>
 #include <cstddef>
@@ -27,6 +29,7 @@
 namespace upopmail::net {
 
 class Canceller;
+class TlsCache;
 
 using Clock = std::chrono::steady_clock;
 using Deadline = Clock::time_point;
@@ -100,6 +103,15 @@ public:
     // unavailable.
     bool channel_binding(const std::string &type, std::vector<unsigned char> &out) const;
 
+    // Where start_tls takes its trust store from: the handle's cache (not owned; it must outlive
+    // the Stream), its trace events said for server. Without one (nullptr, the default), each
+    // handshake reads the CA files itself.
+    void use_tls_cache(TlsCache *cache, int server)
+    {
+        tls_cache_ = cache;
+        tls_cache_server_ = server;
+    }
+
     // Replaces the Canceller (nullptr: blocking calls are no longer cancellable); returns the old.
     Canceller *swap_canceller(Canceller *c)
     {
@@ -128,6 +140,8 @@ private:
     bool tls_up_ = false;
     std::string tls_warning_;
     std::string tls_unverified_;
+    TlsCache *tls_cache_ = nullptr;
+    int tls_cache_server_ = 0;
 };
 
 } // namespace upopmail::net

@@ -452,6 +452,13 @@ TlsConfig TlsConfig::load(const std::string &path_or_empty)
 
 const TlsProfile &TlsConfig::default_profile() const { return default_; }
 
+std::vector<const TlsProfile *> TlsConfig::profiles() const
+{
+    std::vector<const TlsProfile *> all{&default_};
+    for (auto &[name, p] : profiles_) all.push_back(&p);
+    return all;
+}
+
 const TlsProfile &TlsConfig::profile(const std::string &name) const
 {
     if (name.empty()) return default_;

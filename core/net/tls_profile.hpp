@@ -79,6 +79,8 @@ public:
     // Where the configuration came from ("the built-in defaults (no configuration file)" or
     // the file name).
     const std::string &origin() const { return origin_; }
+    // Every profile: the default one first, then the named ones.
+    std::vector<const TlsProfile *> profiles() const;
 
 private:
     std::string origin_;
