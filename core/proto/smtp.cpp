@@ -164,8 +164,8 @@ EnvelopeResult SmtpSession::envelope(const Envelope &env, bool with_data)
 Reply SmtpSession::send_body(BodySource &src, const std::function<bool(uint64_t)> &progress)
 {
     DotStuffer stuffer;
-    std::string out;
-    std::vector<char> buf(64 * 1024);
+    std::string &out = io_.out;
+    std::vector<char> &buf = io_.block();
     uint64_t done = 0;
     wire_.trace_event("sending message data");
     wire_.begin_bulk();
@@ -250,8 +250,8 @@ Reply SmtpSession::send_bdat(BodySource &src, const std::function<bool(uint64_t)
     };
 
     DotStuffer encoder(false);
-    std::string chunk, out;
-    std::vector<char> buf(64 * 1024);
+    std::string &chunk = io_.chunk, &out = io_.out;
+    std::vector<char> &buf = io_.block();
     uint64_t done = 0, sent = 0;
     bool last = false;
     wire_.trace_event("sending message data in BDAT chunks");
