@@ -47,8 +47,8 @@ struct ReadAhead {
 
 struct Stream::Tls {
     std::unique_ptr<EntropySource> own_entropy; // without a TlsCache
-    mbedtls_entropy_context *entropy = nullptr; // own_entropy's or the TlsCache's
-    mbedtls_ctr_drbg_context drbg;
+    mbedtls_entropy_context *entropy = nullptr; // own_entropy's (without a TlsCache)
+    mbedtls_ctr_drbg_context drbg;              // seeded per connection only without a TlsCache
     mbedtls_ssl_config conf;
     mbedtls_ssl_context ssl;
     std::shared_ptr<const TrustStore> trust; // the CA certificates (shared with the handle's cache)
@@ -417,19 +417,22 @@ void Stream::start_tls(const TlsProfile &profile, const std::string &host_in, De
     tls_ = std::make_unique<Tls>();
     Tls &t = *tls_;
     t.fd = fd_;
+    int r = 0;
+    mbedtls_ctr_drbg_context *rng = nullptr;
     if (tls_cache_) {
-        t.entropy = tls_cache_->entropy();
+        rng = tls_cache_->random(&r); // the handle's generator, seeded once
     } else {
         t.own_entropy = std::make_unique<EntropySource>();
         t.entropy = t.own_entropy->get();
+        static const unsigned char pers[] = "upopmail tls client";
+        r = mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, t.entropy, pers, sizeof pers - 1);
+        rng = &t.drbg;
     }
-    static const unsigned char pers[] = "upopmail tls client";
-    int r = mbedtls_ctr_drbg_seed(&t.drbg, mbedtls_entropy_func, t.entropy, pers, sizeof pers - 1);
-    if (r != 0) fail(UPOP_E_SECURITY, failed + "cannot seed the random generator: " + mbed_error(r));
+    if (r != 0 || !rng) fail(UPOP_E_SECURITY, failed + "cannot seed the random generator: " + mbed_error(r));
     r = mbedtls_ssl_config_defaults(&t.conf, MBEDTLS_SSL_IS_CLIENT, MBEDTLS_SSL_TRANSPORT_STREAM,
                                     MBEDTLS_SSL_PRESET_DEFAULT);
     if (r != 0) fail(UPOP_E_SECURITY, failed + mbed_error(r));
-    mbedtls_ssl_conf_rng(&t.conf, mbedtls_ctr_drbg_random, &t.drbg);
+    mbedtls_ssl_conf_rng(&t.conf, mbedtls_ctr_drbg_random, rng);
 
     int minor;
     switch (profile.min_tls_version) {

@@ -5,11 +5,13 @@
 #include "trace/trace.hpp"
 #include "upopmail.h"
 
+#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
 #include <mbedtls/x509_crt.h>
 
 #include <dirent.h>
+#include <unistd.h>
 #include <sys/stat.h>
 
 #include <algorithm>
@@ -33,6 +35,30 @@ mbedtls_entropy_context *TlsCache::entropy()
 {
     if (!entropy_) entropy_ = std::make_unique<EntropySource>();
     return entropy_->get();
+}
+
+mbedtls_ctr_drbg_context *TlsCache::random(int *error)
+{
+    *error = 0;
+    const long pid = static_cast<long>(::getpid());
+    if (drbg_ && drbg_pid_ == pid) return drbg_.get();
+    drbg_.reset();
+    auto *ctx = new mbedtls_ctr_drbg_context;
+    mbedtls_ctr_drbg_init(ctx);
+    std::unique_ptr<mbedtls_ctr_drbg_context, void (*)(mbedtls_ctr_drbg_context *)> d(
+        ctx, [](mbedtls_ctr_drbg_context *c) {
+            mbedtls_ctr_drbg_free(c);
+            delete c;
+        });
+    static const unsigned char pers[] = "upopmail tls client";
+    int r = mbedtls_ctr_drbg_seed(d.get(), mbedtls_entropy_func, entropy(), pers, sizeof pers - 1);
+    if (r != 0) {
+        *error = r;
+        return nullptr;
+    }
+    drbg_ = std::move(d);
+    drbg_pid_ = pid;
+    return drbg_.get();
 }
 
 namespace {

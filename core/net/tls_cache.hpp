@@ -6,10 +6,12 @@
 // change could still carry the same modification time (timestamps are as coarse as the kernel's
 // clock tick, or whole seconds on some file systems) is not trusted to be unchanged: it is read
 // again at the next connect, until it is old enough.
-// Besides the files, the handle's entropy source, from which each connection seeds its own
-// random generator. Client certificates and keys, random generators, session keys and every
-// other secret of a connection are made per connection (net/stream.cpp); a key password in the
-// configuration stays in its TlsProfile, which wipes it.
+// Besides the files, the handle's entropy source and its random generator (a CTR-DRBG seeded
+// once, from which every connection of the handle draws; seeding it cost a quarter of the
+// client's CPU per login). It is seeded again in a forked child, so parent and child never
+// share a random stream. Client certificates and keys, session keys and every other secret of
+// a connection are made per connection (net/stream.cpp); a key password in the configuration
+// stays in its TlsProfile, which wipes it.
 // A TlsCache belongs to one handle and is used by one thread at a time; what it hands out is
 // immutable and stays valid as long as someone holds it, whatever the cache does afterwards.
 #pragma once
@@ -24,6 +26,7 @@
 
 struct mbedtls_x509_crt;
 struct mbedtls_entropy_context;
+struct mbedtls_ctr_drbg_context;
 
 namespace upopmail::trace {
 class Tracer;
@@ -88,6 +91,9 @@ public:
 
     // The handle's entropy source (made at the first call).
     mbedtls_entropy_context *entropy();
+    // The handle's random generator, seeded from entropy() at the first call and again in a
+    // process forked since; nullptr when seeding failed (*error: mbedTLS's code).
+    mbedtls_ctr_drbg_context *random(int *error);
 
     // How often each kind of file was read (for tests: an unchanged file is read once).
     uint64_t config_reads() const { return config_reads_; }
@@ -118,6 +124,8 @@ private:
     std::map<std::pair<std::string, std::string>, Entry> trust_; // (ca_certificate, ca_location)
     uint64_t config_reads_ = 0, trust_reads_ = 0;
     std::unique_ptr<EntropySource> entropy_;
+    std::unique_ptr<mbedtls_ctr_drbg_context, void (*)(mbedtls_ctr_drbg_context *)> drbg_{nullptr, nullptr};
+    long drbg_pid_ = 0; // the process that seeded drbg_
 };
 
 } // namespace upopmail::net

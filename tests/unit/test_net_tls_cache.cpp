@@ -8,11 +8,15 @@
 #include "net/tls_cache.hpp"
 #include "upopmail.h"
 
+#include <mbedtls/ctr_drbg.h>
 #include <mbedtls/x509_crt.h>
 
 #include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/wait.h>
 #include <unistd.h>
+
+#include <cstring>
 
 #include <filesystem>
 #include <fstream>
@@ -234,3 +238,44 @@ TEST_CASE("only regular files and directories have stamps that stand for their c
 }
 
 } // TEST_SUITE
+
+TEST_CASE("the handle's random generator is seeded once, and anew in a forked child") {
+    TlsCache cache;
+    int err = -1;
+    mbedtls_ctr_drbg_context *g = cache.random(&err);
+    REQUIRE(g != nullptr);
+    CHECK(err == 0);
+    CHECK(cache.random(&err) == g); // the same generator for every connection of the handle
+    unsigned char first[32];
+    REQUIRE(mbedtls_ctr_drbg_random(g, first, sizeof first) == 0);
+
+    // After fork the child must not draw what the parent draws next (a copied generator would).
+    int fds[2];
+    REQUIRE(::pipe(fds) == 0);
+    pid_t pid = ::fork();
+    REQUIRE(pid >= 0);
+    if (pid == 0) {
+        int e = 0;
+        unsigned char out[32] = {};
+        mbedtls_ctr_drbg_context *c = cache.random(&e);
+        if (c) mbedtls_ctr_drbg_random(c, out, sizeof out);
+        ssize_t w = ::write(fds[1], out, sizeof out);
+        ::_exit(w == static_cast<ssize_t>(sizeof out) && c ? 0 : 1);
+    }
+    ::close(fds[1]);
+    unsigned char parent[32], child[32];
+    REQUIRE(mbedtls_ctr_drbg_random(cache.random(&err), parent, sizeof parent) == 0);
+    size_t got = 0;
+    while (got < sizeof child) {
+        ssize_t n = ::read(fds[0], child + got, sizeof child - got);
+        if (n <= 0) break;
+        got += static_cast<size_t>(n);
+    }
+    ::close(fds[0]);
+    int status = 0;
+    REQUIRE(::waitpid(pid, &status, 0) == pid);
+    CHECK(WIFEXITED(status));
+    CHECK(WEXITSTATUS(status) == 0);
+    REQUIRE(got == sizeof child);
+    CHECK(std::memcmp(parent, child, sizeof parent) != 0);
+}
