@@ -127,22 +127,33 @@ size_t Base64LineEncoder::finish(char *out)
     return k;
 }
 
+namespace {
+// Four characters of the alphabet -> three bytes at o; false (o untouched) when any of them is
+// not one (padding, a line break, garbage): the callers then decide.
+bool decode_group(const char *p, char *o)
+{
+    const int a = value_of(p[0]), b = value_of(p[1]), c = value_of(p[2]), d = value_of(p[3]);
+    if ((a | b | c | d) < 0) return false;
+    const unsigned bits = static_cast<unsigned>(a) << 18 | static_cast<unsigned>(b) << 12 |
+                          static_cast<unsigned>(c) << 6 | static_cast<unsigned>(d);
+    o[0] = static_cast<char>(bits >> 16);
+    o[1] = static_cast<char>((bits >> 8) & 0xFF);
+    o[2] = static_cast<char>(bits & 0xFF);
+    return true;
+}
+} // namespace
+
 std::optional<std::string> base64_decode(std::string_view in)
 {
     if (in.size() % 4 != 0) return std::nullopt;
     std::string out(in.size() / 4 * 3, '\0');
     char *o = out.data();
     for (size_t i = 0; i < in.size(); i += 4) {
-        const int a = value_of(in[i]), b = value_of(in[i + 1]), c = value_of(in[i + 2]), d = value_of(in[i + 3]);
-        if ((a | b | c | d) >= 0) { // the common case: four characters of the alphabet
-            const unsigned bits = static_cast<unsigned>(a) << 18 | static_cast<unsigned>(b) << 12 |
-                                  static_cast<unsigned>(c) << 6 | static_cast<unsigned>(d);
-            o[0] = static_cast<char>(bits >> 16);
-            o[1] = static_cast<char>((bits >> 8) & 0xFF);
-            o[2] = static_cast<char>(bits & 0xFF);
+        if (decode_group(in.data() + i, o)) { // the common case: four characters of the alphabet
             o += 3;
             continue;
         }
+        const int a = value_of(in[i]), b = value_of(in[i + 1]), c = value_of(in[i + 2]);
         // '=' only in the last group, only in its last two places, and only trailing
         if (i + 4 != in.size() || a < 0 || b < 0) return std::nullopt;
         int pad;
@@ -173,14 +184,7 @@ std::string base64_decode_lenient(std::string_view in, bool &ok)
         // Whole groups of four alphabet characters at once (the bulk of a body between its line
         // breaks), only when no group is half read.
         if (pending == 0) {
-            while (end - p >= 4) {
-                const int a = value_of(p[0]), b = value_of(p[1]), c = value_of(p[2]), d = value_of(p[3]);
-                if ((a | b | c | d) < 0) break;
-                const unsigned bits = static_cast<unsigned>(a) << 18 | static_cast<unsigned>(b) << 12 |
-                                      static_cast<unsigned>(c) << 6 | static_cast<unsigned>(d);
-                o[0] = static_cast<char>(bits >> 16);
-                o[1] = static_cast<char>((bits >> 8) & 0xFF);
-                o[2] = static_cast<char>(bits & 0xFF);
+            while (end - p >= 4 && decode_group(p, o)) {
                 o += 3;
                 p += 4;
             }
