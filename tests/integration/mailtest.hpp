@@ -19,6 +19,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iterator>
+#include <map>
 #include <random>
 #include <sstream>
 #include <string>
@@ -188,24 +189,33 @@ inline std::string read_file(const fs::path &p) {
     return std::string(std::istreambuf_iterator<char>(f), std::istreambuf_iterator<char>());
 }
 
-// Polls the test mailbox (new/ and cur/) until a message containing token is there; returns its
-// path, or "" after timeout_s. A maildir file appears in new/ only once it is complete.
-inline std::string wait_for_delivery(const std::string &token, int timeout_s = 20) {
+// Polls the test mailbox (new/ and cur/) until `count` messages whose text holds token are
+// there; returns their paths (fewer after timeout_s). Each file is read once (a maildir file
+// appears in new/ only once it is complete; a move to cur/ is a new path).
+inline std::vector<fs::path> wait_for_deliveries(const std::string &token, size_t count, int timeout_s) {
     const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    const std::string &maildir = env().maildir;
+    std::map<fs::path, bool> seen;  // path -> holds token
     for (;;) {
         for (const char *sub : {"new", "cur"}) {
             std::error_code ec;
-            for (fs::directory_iterator it(maildir + "/" + sub, ec), end; !ec && it != end;
-                 it.increment(ec)) {
-                if (it->is_regular_file(ec) && read_file(it->path()).find(token) != std::string::npos)
-                    return it->path().string();
-            }
+            for (fs::directory_iterator it(env().maildir + "/" + sub, ec), end; !ec && it != end;
+                 it.increment(ec))
+                if (!seen.count(it->path()) && it->is_regular_file(ec))
+                    seen[it->path()] = read_file(it->path()).find(token) != std::string::npos;
         }
-        if (std::chrono::steady_clock::now() >= deadline)
-            return "";
+        std::vector<fs::path> ours;
+        for (auto &kv : seen)
+            if (kv.second && fs::exists(kv.first)) ours.push_back(kv.first);
+        if (ours.size() >= count || std::chrono::steady_clock::now() >= deadline)
+            return ours;
         std::this_thread::sleep_for(std::chrono::milliseconds(50));  // poll interval, not a wait
     }
+}
+
+// The path of the first delivered message containing token, or "" after timeout_s.
+inline std::string wait_for_delivery(const std::string &token, int timeout_s = 20) {
+    auto found = wait_for_deliveries(token, 1, timeout_s);
+    return found.empty() ? std::string() : found.front().string();
 }
 
 // A delivered message decoded with Python's email package (transfer encodings and RFC 2047

@@ -40,26 +40,6 @@ std::string lf(std::string s) {
     return o;
 }
 
-// Waits until `count` messages whose text holds token are in the maildir; returns their paths
-// (fewer after timeout_s).
-std::vector<fs::path> collect(const std::string &token, size_t count, int timeout_s) {
-    const auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_s);
-    std::map<fs::path, bool> seen; // path -> holds token (each file read once, when complete)
-    for (;;) {
-        for (const char *sub : {"new", "cur"}) {
-            std::error_code ec;
-            for (fs::directory_iterator it(env().maildir + "/" + sub, ec), end; !ec && it != end; it.increment(ec))
-                if (!seen.count(it->path()) && it->is_regular_file(ec))
-                    seen[it->path()] = read_file(it->path()).find(token) != std::string::npos;
-        }
-        std::vector<fs::path> ours;
-        for (auto &kv : seen)
-            if (kv.second) ours.push_back(kv.first);
-        if (ours.size() >= count || std::chrono::steady_clock::now() >= deadline) return ours;
-        std::this_thread::sleep_for(std::chrono::milliseconds(100)); // poll interval, not a wait
-    }
-}
-
 // The delivered messages are removed again, so that later tests scanning the maildir stay fast.
 void remove_all(const std::vector<fs::path> &paths) {
     for (auto &p : paths) {
@@ -114,7 +94,7 @@ TEST_CASE("CHUNKING: MAIL, RCPT and BDAT LAST with the message leave in one writ
         CHECK(h.trace_text().find("> DATA") == std::string::npos);
         CHECK(h.reply_code() == 250);
         CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
-        auto got = collect(token, 1, 20);
+        auto got = wait_for_deliveries(token, 1, 20);
         REQUIRE(got.size() == 1);
         std::string raw = read_file(got[0]);
         // the lone dot, the leading dots: carried as they are, nothing stuffed or lost
@@ -142,7 +122,7 @@ TEST_CASE("CHUNKING: 2,000 messages on one session each through Dovecot and Post
             }
             CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
         }
-        auto got = collect(token, kCount, 180);
+        auto got = wait_for_deliveries(token, kCount, 180);
         CHECK(got.size() == static_cast<size_t>(kCount));
         // every message exactly once, its body intact
         std::vector<int> count(kCount, 0);
@@ -198,7 +178,7 @@ TEST_CASE("CHUNKING: a message of about 100 MB arrives intact through Dovecot an
             CHECK(trace.find("> DATA") == std::string::npos);
             CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
         }
-        auto got = collect(token, 1, 120);
+        auto got = wait_for_deliveries(token, 1, 120);
         REQUIRE(got.size() == 1);
         CHECK(fs::file_size(got[0]) > 100000000);
         // Python's email package decodes the attachment; its bytes must be the file's
@@ -232,7 +212,7 @@ TEST_CASE("CHUNKING: a refused single recipient makes the server discard the dat
         // the same session sends the next message
         REQUIRE_MESSAGE(send_message(h, "after refused " + token, "fine") == 0, h.error());
         CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
-        auto got = collect(token, 1, 20);
+        auto got = wait_for_deliveries(token, 1, 20);
         REQUIRE(got.size() == 1);
         CHECK(read_file(got[0]).find("after refused " + token) != std::string::npos);
         remove_all(got);
@@ -264,7 +244,7 @@ TEST_CASE("Without CHUNKING, DATA is used: MAIL, RCPT and DATA in one write, the
     CHECK(h.trace_text().find("BDAT") == std::string::npos);
     CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
     CHECK(hidden >= 1);
-    auto got = collect(token, 1, 20);
+    auto got = wait_for_deliveries(token, 1, 20);
     REQUIRE(got.size() == 1);
     CHECK(read_file(got[0]).find(lf(body)) != std::string::npos); // un-stuffed by the server
     remove_all(got);
