@@ -285,7 +285,7 @@ UPOP_API int upop_set_message(upop *h, const char *text, const char *options);
  *  is not a regular file; -18 memory. */
 UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options);
 UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options);
-/** Send: transmits the composed message over the open SMTP session. Options: MaxSize=<bytes>,
+/** Send: transmits the composed message over the open SMTP session. Options: MaxSize=BYTES,
  *  IgnoreRcptError=True|False. The message is kept until ClearMail.
  *  Transfer: with a server that offers CHUNKING (RFC 3030) the message goes in BDAT chunks of
  *  up to 1 MiB, not dot-stuffed; with one recipient MAIL FROM, RCPT TO and the first chunk
@@ -472,7 +472,7 @@ UPOP_API int upop_set_option(upop *h, const char *name, const char *value);
  *  redacted before the callback sees them. server is UPOP_SMTP or UPOP_POP. The line has no
  *  CRLF, is valid UTF-8 with control characters escaped (as in sentences), and is valid only
  *  during the call. fn NULL switches the trace off. The environment
- *  variable UPOPMAIL_TRACE=<file> appends the same trace to a file for every handle: the file is
+ *  variable UPOPMAIL_TRACE=FILE appends the same trace to a file for every handle: the file is
  *  created with mode 0600 and never opened through a symbolic link; the variable is ignored in
  *  set-uid and set-gid programs.
  *  Returns: 0; -10 h is NULL. */
@@ -497,7 +497,7 @@ UPOP_API int upop_cancel(upop *h);
 /** Adds a directory that the registry scans for driver manifests (*.json), before
  *  UPOPMAIL_DRIVER_PATH and the install directory. The search path is: these directories,
  *  the absolute entries of UPOPMAIL_DRIVER_PATH (':'-separated; relative entries are skipped and
- *  listed as rejected; the variable is ignored in set-uid and set-gid programs), <libdir>/upopmail/
+ *  listed as rejected; the variable is ignored in set-uid and set-gid programs), LIBDIR/upopmail/
  *  drivers beside the library (resolved to an absolute path when the library is loaded, so a
  *  later chdir changes nothing), the install directory. A directory, manifest or library that
  *  group or others may write is not trusted: it is skipped and listed as rejected. The sentence

@@ -18,9 +18,11 @@ UPOP_BUILD_ASAN=${UPOP_BUILD_ASAN:-$UPOP_ROOT/build-asan}
 UPOP_SERVERS=$UPOP_ROOT/tests/servers
 # What building and testing needs; tests/servers/install.sh adds the mail servers.
 # libcurl4-openssl-dev and time (/usr/bin/time) are for bench/run's libcurl client and peak RSS.
+# abigail-tools (scripts/abi), lintian (the packages) and doxygen (the docs target) for the release checks.
 UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
   nlohmann-json3-dev doctest-dev openssl python3 ccache util-linux
-  python3-venv mono-mcs mono-runtime libcurl4-openssl-dev time"
+  python3-venv mono-mcs mono-runtime libcurl4-openssl-dev time
+  abigail-tools lintian doxygen"
 UPOP_SERVER_DIR=""
 
 upop_log() { printf '==> %s\n' "$*"; }
