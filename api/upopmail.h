@@ -2,10 +2,10 @@
  * upopmail.h — the C ABI of the upopmail mail component (SMTP sending, POP3 receiving).
  *
  * Conventions (apply to every function below):
- *  - Status: 0 success, negative error, positive where the original UPOPMAIL component returns
- *    counts or warnings. Each code has one meaning (the table at the status enum below), except
- *    where the original component gives it another per operation; the table names those
- *    overloads too.
+ *  - Status: 0 success, negative error, positive for counts and warnings. upopmail keeps the
+ *    status codes of the UPOPMAIL component that legacy applications were written against: each
+ *    code has one meaning (the table at the status enum below), except where that component
+ *    gave it another per operation ("orig:" in the table), and the table names those overloads.
  *  - Every function's comment ends with the statuses it can return, as "Returns: 0; -2 ...;
  *    -8 ..." (items separated by ';', each starting with its status, or ">0" / ">=0" for a
  *    count). tests/abi/misuse_test.cpp checks the library against these clauses.
@@ -69,8 +69,9 @@ enum { UPOP_SMTP = 1, UPOP_POP = 2 };
 #define UPOP_REPLY_MAX 512
 #define UPOP_DETAILS_MAX 102400
 
-/* Status codes. One meaning per code; "orig:" marks what the original component fixes for an
- * operation, where it gives the code another meaning (an overload) or names the case itself.
+/* Status codes. One meaning per code; "orig:" marks what the UPOPMAIL component (whose codes
+ * upopmail keeps, see the conventions above) fixes for an operation, where it gives the code
+ * another meaning (an overload) or names the case itself.
  * upop_strerror(status) returns this meaning as a sentence.
  *
  *  >0   counts and warnings. Send: the number of refused recipients (IgnoreRcptError; the message
@@ -313,9 +314,12 @@ UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *op
  *  it; -12 From or every recipient missing; -13 an attachment vanished or changed since it was
  *  added; -15 server quota (452/552); -18 memory. */
 UPOP_API int upop_send(upop *h, const char *options);
-/** SendMail: the legacy one-shot plain-text send (see the reference); logs on and off around
- *  the send when no SMTP session is open (then server is the connection string, with the
- *  security context of SMTP).
+/** SendMail: the legacy one-shot plain-text send; logs on and off around the send when no SMTP
+ *  session is open (then server is the connection string, with the security context of SMTP).
+ *  header_list: a GOLD list (UPOP_SEP only) of LABEL=value with the case-sensitive labels TO
+ *  and FROM (both required), CC, BCC, SUBJECT, PRIORITY (1-5) and REPLY (the reply address);
+ *  text: the plain-text body; att_list: a GOLD list of attachment file paths; mail_size: the
+ *  largest message allowed, 0 for no limit.
  *  Returns: 0; -2 a bad header label, value or address (the sentence names the label), MailSize
  *  negative, or the server refused the sender or a recipient; -4 time-out or upop_cancel; -6
  *  header or attachment list over 10240 bytes, or the message larger than mail_size or the
@@ -435,7 +439,7 @@ UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_me
 UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *cc, size_t cc_cap,
                                         char *bcc, size_t bcc_cap);
 
-/* ------------------------------------------------------------------ beyond the original */
+/* ------------------------------------------------------------------ beyond the UPOPMAIL component */
 
 /** Handle options by name:
  *   "timeout_ms"      the time rules of every blocking call, in ms (default 60000; 1..86400000):
@@ -458,7 +462,8 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     set-gid programs): {"default": P, "profiles":
  *                     {"name": P, ...}}, each P a JSON object of TLS options
  *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
- *                     original option string ("verify_server=yes, ca_certificate=ca.pem").
+ *                     UPOPMAIL component's option string ("verify_server=yes,
+ *                     ca_certificate=ca.pem").
  *                     Give a client_key_password in the JSON object form: in the option
  *                     string a value cannot contain ','. The file is read and checked at
  *                     once: a missing, unreadable or invalid file is -2. It is read again at
