@@ -477,6 +477,31 @@ class LoaderTest(unittest.TestCase):
         self.assertIn("libupopmail.so", os.path.basename(path))
         self.assertTrue(os.path.isfile(os.path.join(os.path.dirname(upopmail.__file__), "py.typed")))
 
+    def test_search_order_without_environment(self):
+        import sysconfig
+        from unittest import mock
+        from upopmail import _native
+        env = {k: v for k, v in os.environ.items() if k != "UPOPMAIL_LIBRARY"}
+        with mock.patch.dict(os.environ, env, clear=True), \
+                mock.patch.object(_native.ctypes.util, "find_library", return_value="libupopmail.so.0"), \
+                mock.patch.object(_native, "_recorded_libdir", return_value="/opt/upop/lib"):
+            got = list(_native._candidates())
+        origins = []
+        for _, origin in got:
+            if origin not in origins:
+                origins.append(origin)
+        expected = ["prefix recorded at install", "ctypes.util.find_library", "the dynamic loader's search",
+                    "install directory"]
+        self.assertEqual([o for o in origins if o in expected], expected)
+        paths = [p for p, _ in got]
+        self.assertEqual(paths[0], "/opt/upop/lib/libupopmail.so.0")
+        self.assertIn("/usr/local/lib/libupopmail.so.0", paths)  # cmake --install, no ldconfig
+        multiarch = sysconfig.get_config_var("MULTIARCH")
+        if multiarch:  # the Debian package
+            self.assertIn("/usr/lib/%s/libupopmail.so.0" % multiarch, paths)
+        with mock.patch.dict(os.environ, {"UPOPMAIL_LIBRARY": "/x/libupopmail.so.0"}):
+            self.assertEqual(list(_native._candidates()), [("/x/libupopmail.so.0", "UPOPMAIL_LIBRARY")])
+
     def test_not_found_says_what_to_do(self):
         env = dict(os.environ, UPOPMAIL_LIBRARY="/nonexistent/libupopmail.so.0",
                    PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(upopmail.__file__))))
