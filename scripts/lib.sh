@@ -19,10 +19,11 @@ UPOP_SERVERS=$UPOP_ROOT/tests/servers
 # What building and testing needs; tests/servers/install.sh adds the mail servers.
 # libcurl4-openssl-dev and time (/usr/bin/time) are for bench/run's libcurl client and peak RSS.
 # abigail-tools (scripts/abi), lintian (the packages) and doxygen (the docs target) for the release checks.
+# mypy for `mypy --strict` over the Python binding and its samples (scripts/check-bindings).
 UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
   nlohmann-json3-dev doctest-dev openssl python3 ccache util-linux
   python3-venv mono-mcs mono-runtime libcurl4-openssl-dev time
-  abigail-tools lintian doxygen"
+  abigail-tools lintian doxygen mypy"
 UPOP_SERVER_DIR=""
 
 upop_log() { printf '==> %s\n' "$*"; }

@@ -18,7 +18,7 @@ import uuid
 import upopmail
 
 
-def main():
+def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--host", default="localhost")
     ap.add_argument("--smtp-port", default="587", help="submission port with STARTTLS")

@@ -5,12 +5,17 @@ Run with the servers' environment exported (scripts/check does it):
     python3 -m unittest discover -s bindings/python/tests -v
 The library is found as the package finds it (UPOPMAIL_LIBRARY, installed, or the build tree).
 """
+import logging
 import os
+import socket
+import subprocess
+import sys
 import tempfile
 import threading
 import time
 import unittest
 import uuid
+import zipfile
 
 import upopmail
 
@@ -19,7 +24,8 @@ ENV = os.environ
 
 def setUpModule():
     missing = [k for k in ("MAILTEST_USER", "MAILTEST_PASS", "MAILTEST_ADDR", "MAILTEST_CA",
-                           "PORT_SUBMISSION", "PORT_SUBMISSIONS", "PORT_POP3", "PORT_POP3S")
+                           "PORT_SUBMISSION", "PORT_SUBMISSIONS", "PORT_POP3", "PORT_POP3S",
+                           "PORT_BAD_SUBMISSION", "PORT_BAD_POP3S", "PORT_PF_SUBMISSION")
                if not ENV.get(k)]
     if missing:
         raise RuntimeError("the test servers' environment is missing (%s): run scripts/check, or "
@@ -213,6 +219,7 @@ class SendAndReceiveTest(unittest.TestCase):
             with self.assertRaises(upopmail.Error) as cm:
                 m.retrieve(lambda nr, chunk, end: True, [n, n])
             self.assertEqual(cm.exception.status, -10)
+            self.assertIsInstance(cm.exception, upopmail.Cancelled)
 
             def boom(nr, chunk, end):
                 raise Boom()
@@ -228,6 +235,7 @@ class SendAndReceiveTest(unittest.TestCase):
                 m.send(from_addr=ENV["MAILTEST_ADDR"], to=ENV["MAILTEST_ADDR"], subject=token("cancel"),
                        text="never sent")
             self.assertEqual(cm.exception.status, -10)
+            self.assertIsInstance(cm.exception, upopmail.Cancelled)
 
     def test_callback_exception_is_reraised(self):
         class Boom(Exception):
@@ -246,6 +254,7 @@ class SendAndReceiveTest(unittest.TestCase):
             with self.assertRaises(upopmail.Error) as cm:
                 smtp(m, password="not-the-password")
             e = cm.exception
+            self.assertIsInstance(e, upopmail.AuthenticationError)
             self.assertEqual(e.status, -8)
             self.assertEqual(e.operation, "logon_smtp")
             self.assertTrue(e.sentence)
@@ -291,6 +300,7 @@ class SendAndReceiveTest(unittest.TestCase):
             with self.assertRaises(upopmail.Error) as cm:
                 m.logon_pop("TLS:localhost+" + ENV["PORT_POP3S"], ENV["MAILTEST_USER"], ENV["MAILTEST_PASS"])
             self.assertEqual(cm.exception.status, -4)
+            self.assertIsInstance(cm.exception, upopmail.Cancelled)
 
     def test_get_mail_decodes_when_available(self):
         subject = token("getmail")
@@ -313,6 +323,216 @@ class SendAndReceiveTest(unittest.TestCase):
             self.assertIn("décodé", msg.text)
             self.assertTrue(msg.attachments, "the HTML part is written as a file")
             m.logoff_pop()
+
+
+class ExceptionClassTest(unittest.TestCase):
+    """The exception hierarchy: raised by the real servers for the three failures users meet
+    first, and the status/sentence mapping of error_class."""
+
+    def test_hierarchy_and_alias(self):
+        self.assertIs(upopmail.Error, upopmail.UpopError)
+        for cls in (upopmail.AuthenticationError, upopmail.TlsError, upopmail.RecipientsRefused,
+                    upopmail.Timeout, upopmail.Cancelled, upopmail.ProtocolError):
+            self.assertTrue(issubclass(cls, upopmail.UpopError), cls)
+
+    def test_error_class_mapping(self):
+        c = upopmail.error_class
+        self.assertIs(c(-8, "the security driver 'AUTH PLAIN' failed: the server refused the credentials: x",
+                        535), upopmail.AuthenticationError)
+        self.assertIs(c(-8, "TLS handshake with localhost:1 failed: X509 - Certificate verification failed"),
+                      upopmail.TlsError)
+        self.assertIs(c(-8, "the security driver 'X-LOG' failed: its protocol did not succeed"),
+                      upopmail.ProtocolError)
+        self.assertIs(c(-8, "not logged on to an SMTP server"), upopmail.UpopError)
+        self.assertIs(c(-2, "the server localhost:1 refused the logon: -ERR [AUTH] failed"),
+                      upopmail.AuthenticationError)
+        self.assertIs(c(-2, "1 of 1 recipients were refused (first: a@b 550 no)"), upopmail.RecipientsRefused)
+        self.assertIs(c(-2, "option 'X' is unknown"), upopmail.UpopError)
+        self.assertIs(c(-4, "reading from localhost:1 timed out"), upopmail.Timeout)
+        self.assertIs(c(-4, "reading from localhost:1 cancelled"), upopmail.Cancelled)
+        self.assertIs(c(-10, "sending was cancelled by the progress callback"), upopmail.Cancelled)
+        self.assertIs(c(-10, "the server refused the message", 554), upopmail.ProtocolError)
+        self.assertIs(c(-7, "the server does not support the mandatory security driver 'STARTTLS'"),
+                      upopmail.TlsError)
+        self.assertIs(c(-11, "the server refused message 3"), upopmail.ProtocolError)
+        self.assertIs(c(-13, "cannot open x"), upopmail.UpopError)
+
+    def test_wrong_password_smtp_and_pop_raise_authentication_error(self):
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"]) as m:
+            with self.assertRaises(upopmail.AuthenticationError) as cm:
+                smtp(m, password="not-the-password")
+            self.assertEqual((cm.exception.status, cm.exception.reply_code), (-8, 535))
+            m.set_security("POP=STARTTLS")
+            with self.assertRaises(upopmail.AuthenticationError) as cm:
+                m.logon_pop("localhost+" + ENV["PORT_POP3"], ENV["MAILTEST_USER"], "not-the-password")
+            self.assertEqual(cm.exception.status, -2)
+            self.assertNotIn("not-the-password", str(cm.exception))
+
+    def test_bad_certificate_raises_tls_error(self):
+        # the "badcert" Dovecot presents a certificate for wrong.example.invalid
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            m.set_security("SMTP=STARTTLS")
+            with self.assertRaises(upopmail.TlsError) as cm:
+                m.logon_smtp("localhost+" + ENV["PORT_BAD_SUBMISSION"])
+            self.assertEqual(cm.exception.status, -8)
+            with self.assertRaises(upopmail.TlsError) as cm:
+                m.logon_pop("TLS:localhost+" + ENV["PORT_BAD_POP3S"], ENV["MAILTEST_USER"], ENV["MAILTEST_PASS"])
+            self.assertIn("certificate", cm.exception.sentence.lower())
+
+    def test_refused_recipient_raises_recipients_refused_with_the_address(self):
+        refused = "nobody-here@example.test"  # Postfix's submission service refuses it with 550
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            m.set_security("SMTP=STARTTLS")
+            m.set_security("SMTP=AUTH PLAIN", user=ENV["MAILTEST_USER"], password=ENV["MAILTEST_PASS"])
+            with m.smtp_session("localhost+" + ENV["PORT_PF_SUBMISSION"]):
+                with self.assertRaises(upopmail.RecipientsRefused) as cm:
+                    m.send(from_addr=ENV["MAILTEST_ADDR"], to=[ENV["MAILTEST_ADDR"], refused],
+                           subject=token("refused"), text="not sent")
+                e = cm.exception
+                self.assertEqual(e.status, -2)
+                self.assertEqual(e.addresses, [refused])
+                self.assertEqual(e.refused[0][1], 550)
+                self.assertEqual(e.reply_code, 550)
+
+    def test_silent_server_raises_timeout(self):
+        with socket.socket() as listener:
+            listener.bind(("127.0.0.1", 0))
+            listener.listen(1)
+            port = listener.getsockname()[1]
+            with upopmail.Mail(timeout_ms=300) as m:
+                with self.assertRaises(upopmail.Timeout) as cm:
+                    m.logon_smtp("localhost+%d" % port)
+                self.assertEqual(cm.exception.status, -4)
+                self.assertNotIsInstance(cm.exception, upopmail.Cancelled)
+
+
+class IdiomsTest(unittest.TestCase):
+    def test_trace_through_logging_is_opt_in_and_redacted(self):
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], log=True) as m:
+            with self.assertLogs("upopmail", logging.DEBUG) as logs:
+                smtp(m)
+                m.logoff_smtp()
+        lines = [r.getMessage() for r in logs.records]
+        self.assertIn("SMTP > STARTTLS", lines)
+        self.assertTrue(any(l.startswith("SMTP > AUTH PLAIN") for l in lines), lines)
+        self.assertTrue(all(r.levelno == logging.DEBUG for r in logs.records))
+        self.assertEqual({r.upop_server for r in logs.records}, {"SMTP"})
+        self.assertFalse(any(ENV["MAILTEST_PASS"] in l for l in lines), "the password was logged")
+        # without log=True (or after log_trace(False)) nothing is logged
+        records = []
+        handler = logging.Handler()
+        handler.emit = records.append
+        log = logging.getLogger("upopmail")
+        log.addHandler(handler)
+        old = log.level
+        log.setLevel(logging.DEBUG)
+        try:
+            with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"]) as m:
+                smtp(m)
+                m.log_trace(True)
+                m.log_trace(False)
+                m.logoff_smtp()
+        finally:
+            log.removeHandler(handler)
+            log.setLevel(old)
+        self.assertEqual(records, [])
+
+    def test_mailbox_iterator_and_session_context_managers(self):
+        subject = token("iter")
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            m.set_security("SMTP=STARTTLS")
+            m.set_security("SMTP=AUTH PLAIN", user=ENV["MAILTEST_USER"], password=ENV["MAILTEST_PASS"])
+            with m.smtp_session("localhost+" + ENV["PORT_SUBMISSION"]):
+                m.send(from_addr=ENV["MAILTEST_ADDR"], to=ENV["MAILTEST_ADDR"], subject=subject, text="iterated")
+            # the block logged off: the next send is "not logged on" (-8, no subclass)
+            with self.assertRaises(upopmail.UpopError) as cm:
+                m.send(subject="x")
+            self.assertIs(type(cm.exception), upopmail.UpopError)
+            self.assertEqual(cm.exception.status, -8)
+        _, raw = wait_for(subject)
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            m.set_security("POP=STARTTLS")
+            with m.pop_session("localhost+" + ENV["PORT_POP3"], ENV["MAILTEST_USER"], ENV["MAILTEST_PASS"]):
+                ours = [msg for msg in m if subject.encode() in msg.data]
+                self.assertEqual(len(ours), 1)
+                msg = ours[0]
+                self.assertIsInstance(msg, upopmail.Message)
+                self.assertIsInstance(msg.number, int)
+                number, data = msg
+                self.assertEqual(data, raw)
+                self.assertEqual(msg.email()["Subject"], subject)
+                self.assertEqual([x.number for x in m.mailbox(headers_only=True) if x.number == number], [number])
+                m.delete_mail(number)
+            # pop_session's logoff committed the deletion
+            with m.pop_session("localhost+" + ENV["PORT_POP3"], ENV["MAILTEST_USER"], ENV["MAILTEST_PASS"]):
+                self.assertFalse([x for x in m.list_mail() if subject in x["SUBJECT"]])
+
+
+class LoaderTest(unittest.TestCase):
+    """How the package finds the library (upopmail/_native.py) and what the backend records."""
+
+    def test_library_path_and_typed_marker(self):
+        path = upopmail.library_path()
+        self.assertTrue(os.path.isfile(path), path)
+        self.assertIn("libupopmail.so", os.path.basename(path))
+        self.assertTrue(os.path.isfile(os.path.join(os.path.dirname(upopmail.__file__), "py.typed")))
+
+    def test_search_order_without_environment(self):
+        import sysconfig
+        from unittest import mock
+        from upopmail import _native
+        env = {k: v for k, v in os.environ.items() if k != "UPOPMAIL_LIBRARY"}
+        with mock.patch.dict(os.environ, env, clear=True), \
+                mock.patch.object(_native.ctypes.util, "find_library", return_value="libupopmail.so.0"), \
+                mock.patch.object(_native, "_recorded_libdir", return_value="/opt/upop/lib"):
+            got = list(_native._candidates())
+        origins = []
+        for _, origin in got:
+            if origin not in origins:
+                origins.append(origin)
+        expected = ["prefix recorded at install", "ctypes.util.find_library", "the dynamic loader's search",
+                    "install directory"]
+        self.assertEqual([o for o in origins if o in expected], expected)
+        paths = [p for p, _ in got]
+        self.assertEqual(paths[0], "/opt/upop/lib/libupopmail.so.0")
+        self.assertIn("/usr/local/lib/libupopmail.so.0", paths)  # cmake --install, no ldconfig
+        multiarch = sysconfig.get_config_var("MULTIARCH")
+        if multiarch:  # the Debian package
+            self.assertIn("/usr/lib/%s/libupopmail.so.0" % multiarch, paths)
+        with mock.patch.dict(os.environ, {"UPOPMAIL_LIBRARY": "/x/libupopmail.so.0"}):
+            self.assertEqual(list(_native._candidates()), [("/x/libupopmail.so.0", "UPOPMAIL_LIBRARY")])
+
+    def test_not_found_says_what_to_do(self):
+        env = dict(os.environ, UPOPMAIL_LIBRARY="/nonexistent/libupopmail.so.0",
+                   PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(upopmail.__file__))))
+        r = subprocess.run([sys.executable, "-c", "import upopmail"], env=env, cwd=tempfile.gettempdir(),
+                           stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
+        self.assertNotEqual(r.returncode, 0)
+        for what in ("cmake --install", "apt-get install ./libupopmail0", "UPOPMAIL_LIBRARY=",
+                     "bundle=true", "Tried:", "/nonexistent/libupopmail.so.0"):
+            self.assertIn(what, r.stdout)
+
+    def test_backend_records_the_prefix_in_a_pure_wheel(self):
+        import importlib.util
+        here = os.path.dirname(os.path.dirname(os.path.abspath(upopmail.__file__)))
+        spec = importlib.util.spec_from_file_location("upop_backend", os.path.join(here, "backend.py"))
+        if spec is None or spec.loader is None or not os.path.exists(os.path.join(here, "backend.py")):
+            self.skipTest("not run from the source tree")
+        backend = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(backend)
+        with tempfile.TemporaryDirectory() as d:
+            os.makedirs(os.path.join(d, "prefix", "lib"))
+            os.symlink(upopmail.library_path(), os.path.join(d, "prefix", "lib", "libupopmail.so.0"))
+            name = backend.build_wheel(d, {"prefix": os.path.join(d, "prefix")})
+            self.assertTrue(name.endswith("-py3-none-any.whl"), name)
+            with zipfile.ZipFile(os.path.join(d, name)) as z:
+                names = z.namelist()
+                config = z.read("upopmail/_config.py").decode()
+                modes = {i.filename: (i.external_attr >> 16) & 0o777 for i in z.infolist()}
+        self.assertIn("upopmail/py.typed", names)
+        self.assertIn("LIBDIR = %r" % os.path.join(d, "prefix", "lib"), config)
+        self.assertFalse(any(n.startswith("upopmail/_bundled/") for n in names))
+        self.assertEqual(set(modes.values()), {0o644})
 
 
 if __name__ == "__main__":

@@ -4,28 +4,73 @@
     with upopmail.Mail(ca_certificate="/path/ca.crt") as m:
         m.set_security("SMTP=STARTTLS")
         m.set_security("SMTP=AUTH PLAIN", user="me", password="secret")
-        m.logon_smtp("localhost+587")
-        m.send(from_addr="me@example.org", to=["you@example.org"], subject="Hi", text="Hello")
+        with m.smtp_session("localhost+587"):
+            m.send(from_addr="me@example.org", to=["you@example.org"], subject="Hi", text="Hello")
+        m.set_security("POP=STARTTLS")
+        with m.pop_session("localhost+110", "me", "secret"):
+            for number, raw in m:              # the mailbox, pipelined (upop_retrieve)
+                print(number, len(raw))
 
-Every operation of the component is a method of `Mail`. Failures raise `upopmail.Error`, which
-carries the status code, the library's sentence and, for SMTP operations, the server's last
-reply. GOLD lists (byte 0x1B) are hidden: lists and dicts go in and come out, and the -16
-continuation of the long outputs is done for you. Only the C ABI of api/upopmail.h is used.
+Every operation of the component is a method of `Mail`. Failures raise `UpopError` (alias
+`Error`) or one of its subclasses, which carry the status code, the library's sentence and, for
+SMTP operations, the server's last reply:
+
+    UpopError            every failure; status, name, sentence, operation, reply_code, reply_text
+    +- AuthenticationError   the server refused the credentials
+    +- TlsError              TLS could not be established or is required
+    +- RecipientsRefused     the server refused recipients; .refused, .addresses
+    +- Timeout               a network time-out (-4)
+    +- Cancelled             upop_cancel (-4), or a progress/retrieve callback stopped it (-10)
+    +- ProtocolError         the server's replies do not let the operation go on
+
+How a status maps to a class (a code is overloaded per operation, so the sentence decides
+where the code alone cannot; see `error_class`):
+
+    -8 at logon (logon_smtp, logon_pop, send_mail's implicit logon): the security context failed.
+       An SMTP reply 530/534/535/538 or "refused the credentials" -> AuthenticationError; a
+       sentence about TLS (a handshake, a certificate, the STARTTLS/STLS driver, credentials
+       that would go out without verified TLS) -> TlsError; anything else -> ProtocolError.
+       -8 "not logged on" (every other operation) stays UpopError.
+    -2 "refused the logon" / "refused the credentials" (POP logon) -> AuthenticationError;
+       -2 of a send whose recipients were refused -> RecipientsRefused; other -2 stay UpopError.
+    -7, -9 naming TLS or the STARTTLS/STLS driver (e.g. the server lacks STARTTLS, an unusable
+       TLS configuration) -> TlsError.
+    -4 -> Cancelled when upop_cancel ended it ("... cancelled"), else Timeout.
+    -10 stopped by the progress or chunk callback -> Cancelled; -10 with a server reply >= 400
+       (DATA or the message refused) -> ProtocolError.
+    -11 (the server refused a listing or message) -> ProtocolError.
+
+GOLD lists (byte 0x1B) are hidden: lists and dicts go in and come out, and the -16
+continuation of the long outputs is done for you. Numbers are int; raw mail is bytes. The
+protocol trace goes to the logger "upopmail" at DEBUG when asked (`Mail(log=True)` or
+`log_trace()`), secrets redacted by the library. Only the C ABI of api/upopmail.h is used.
 """
+import contextlib
 import ctypes
+import email.message
+import email.parser
+import email.policy
 import json
+import logging
 import os
 import shutil
 import tempfile
+from typing import (Any, Callable, Dict, Iterator, List, Mapping, NamedTuple, Optional,
+                    Sequence, Tuple, Type, Union)
 
 from . import _native
 from ._native import SEP, SMTP, POP
 
-__all__ = ["Mail", "Error", "MailMessage", "SMTP", "POP", "SEP", "version", "abi_version", "strerror",
-           "drivers", "registry_add_path", "STATUS_NAMES", "join_list", "split_list"]
+__all__ = ["Mail", "UpopError", "Error", "AuthenticationError", "TlsError", "RecipientsRefused",
+           "Timeout", "Cancelled", "ProtocolError", "error_class", "Message", "MailMessage",
+           "SMTP", "POP", "SEP", "version", "abi_version", "strerror", "drivers",
+           "registry_add_path", "library_path", "STATUS_NAMES", "join_list", "split_list",
+           "logger"]
 
 __version__ = "0.2.0"
 _lib = _native.lib
+#: the logger of the protocol trace (DEBUG records, opt-in per Mail)
+logger = logging.getLogger("upopmail")
 
 #: The usual name of each status code (several are overloaded per operation, see upopmail.h).
 STATUS_NAMES = {
@@ -37,8 +82,15 @@ STATUS_NAMES = {
 
 _CHUNK = 1 << 20  # buffer size for the long outputs; the -16 continuation fetches the rest
 
+#: (address, SMTP reply code, reply text) of one refused recipient
+Refusal = Tuple[str, int, str]
+Addresses = Union[str, Sequence[str], None]
+TraceFn = Callable[[str, str, str], object]
+ProgressFn = Callable[[int, int], object]
+ChunkFn = Callable[[int, bytes, bool], object]
 
-class Error(Exception):
+
+class UpopError(Exception):
     """A failed upopmail operation.
 
     status     the (negative) status code, e.g. -8
@@ -48,22 +100,115 @@ class Error(Exception):
     reply_code, reply_text   for SMTP operations, the server's last reply (0 and "" if none)
     """
 
-    def __init__(self, operation, status, sentence, reply_code=0, reply_text=""):
+    def __init__(self, operation: str, status: int, sentence: str, reply_code: int = 0,
+                 reply_text: str = "") -> None:
         self.operation = operation
-        self.status = status
-        self.name = STATUS_NAMES.get(status, "E_%d" % status)
+        self.status = int(status)
+        self.name = STATUS_NAMES.get(self.status, "E_%d" % self.status)
         self.sentence = sentence
-        self.reply_code = reply_code
+        self.reply_code = int(reply_code)
         self.reply_text = reply_text
-        text = "%s failed: %d %s: %s" % (operation, status, self.name, sentence or "(no details)")
+        text = "%s failed: %d %s: %s" % (operation, self.status, self.name, sentence or "(no details)")
         if reply_code:
             text += " (server: %d %s)" % (reply_code, reply_text)
         super().__init__(text)
 
     @property
-    def reply(self):
+    def reply(self) -> str:
         """The server's reply as "code text", or "" when there was none."""
         return "%d %s" % (self.reply_code, self.reply_text) if self.reply_code else ""
+
+
+#: The name of releases before 0.3; `except upopmail.Error` catches every subclass too.
+Error = UpopError
+
+
+class AuthenticationError(UpopError):
+    """The server refused the credentials (SMTP 535 and friends, POP -ERR to USER/PASS or AUTH)."""
+
+
+class TlsError(UpopError):
+    """TLS could not be established (handshake, certificate, STARTTLS missing) or is required
+    before credentials may be sent."""
+
+
+class RecipientsRefused(UpopError):
+    """The server refused recipients, so nothing was sent.
+
+    refused    [(address, reply code, reply text), ...] from upop_get_recipient_details
+    addresses  the refused addresses alone
+    """
+
+    def __init__(self, operation: str, status: int, sentence: str, reply_code: int = 0,
+                 reply_text: str = "", refused: Sequence[Refusal] = ()) -> None:
+        super().__init__(operation, status, sentence, reply_code, reply_text)
+        self.refused: List[Refusal] = list(refused)
+
+    @property
+    def addresses(self) -> List[str]:
+        return [addr for addr, _, _ in self.refused]
+
+
+class Timeout(UpopError):
+    """A network time-out (-4): the connection is closed."""
+
+
+class Cancelled(UpopError):
+    """upop_cancel ended the call (-4), or a progress or chunk callback stopped it (-10)."""
+
+
+class ProtocolError(UpopError):
+    """The server's replies do not let the operation go on (a failed security protocol at logon,
+    DATA or the message refused, a listing or message the server refused)."""
+
+
+_AUTH_REPLIES = (530, 534, 535, 538)
+
+
+def _mentions_tls(sentence: str) -> bool:
+    s = sentence.lower()
+    return any(w in s for w in ("tls", "certificate", "handshake", "'starttls'", "'stls'",
+                                "would send credentials"))
+
+
+def error_class(status: int, sentence: str, reply_code: int = 0) -> Type[UpopError]:
+    """The exception class for a status, its sentence and the last SMTP reply (module docstring)."""
+    s = sentence.lower()
+    if status == -4:
+        return Cancelled if "cancelled" in s else Timeout
+    if status == -8:
+        if "not logged on" in s:
+            return UpopError
+        if reply_code in _AUTH_REPLIES or "refused the credentials" in s:
+            return AuthenticationError
+        return TlsError if _mentions_tls(sentence) else ProtocolError
+    if status == -2:
+        if "refused the logon" in s or "refused the credentials" in s:
+            return AuthenticationError
+        if "recipient" in s and "refused" in s:
+            return RecipientsRefused
+        return UpopError
+    if status in (-7, -9) and _mentions_tls(sentence):
+        return TlsError
+    if status == -10:
+        if "callback" in s and ("cancelled" in s or "stopped" in s):
+            return Cancelled
+        return ProtocolError if reply_code >= 400 else UpopError
+    if status == -11:
+        return ProtocolError
+    return UpopError
+
+
+class Message(NamedTuple):
+    """One message of the mailbox as the iterator yields it: its number and raw bytes."""
+    number: int
+    data: bytes
+
+    def email(self) -> email.message.EmailMessage:
+        """The message parsed by the standard library (email.policy.default)."""
+        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(self.data)
+        assert isinstance(msg, email.message.EmailMessage)
+        return msg
 
 
 class MailMessage:
@@ -71,18 +216,18 @@ class MailMessage:
     text (the plain-text body), attachments (the files written) and status (0, or the warning
     1 decoding failed, 2 a file could not be written, 3 a duplicate file name)."""
 
-    def __init__(self, headers, text, attachments, status):
+    def __init__(self, headers: Dict[str, str], text: str, attachments: List[str], status: int) -> None:
         self.headers = headers
         self.text = text
         self.attachments = attachments
         self.status = status
 
-    def __repr__(self):
+    def __repr__(self) -> str:
         return "MailMessage(headers=%r, text=%d chars, attachments=%r, status=%d)" % (
             self.headers, len(self.text), self.attachments, self.status)
 
 
-def _b(s):
+def _b(s: Union[str, bytes, int, None]) -> bytes:
     if s is None:
         return b""
     if isinstance(s, bytes):
@@ -90,23 +235,23 @@ def _b(s):
     return str(s).encode("utf-8")
 
 
-def _u(b):
+def _u(b: Optional[bytes]) -> str:
     return b.decode("utf-8", errors="replace") if b else ""
 
 
-def join_list(items):
+def join_list(items: Union[Mapping[str, object], Sequence[object]]) -> str:
     """A GOLD list from a list of strings, or from a dict as Name=Value items."""
-    if isinstance(items, dict):
+    if isinstance(items, Mapping):
         items = ["%s=%s" % (k, v) for k, v in items.items()]
     return SEP.join(str(i) for i in items)
 
 
-def split_list(text):
+def split_list(text: str) -> List[str]:
     """The items of a GOLD list ("" gives [])."""
     return text.split(SEP) if text else []
 
 
-def _assoc(text):
+def _assoc(text: str) -> Dict[str, str]:
     out = {}
     for item in split_list(text):
         name, _, value = item.partition("=")
@@ -114,51 +259,59 @@ def _assoc(text):
     return out
 
 
-def _addresses(value):
+def _addresses(value: Addresses) -> str:
     if value is None:
         return ""
-    if isinstance(value, (list, tuple)):
-        return SEP.join(value)
-    return value
+    if isinstance(value, str):
+        return value
+    return SEP.join(value)
 
 
-def version():
+def version() -> str:
     """The library's version, "MAJOR.MINOR.PATCH"."""
     return _u(_lib.upop_version())
 
 
-def abi_version():
+def abi_version() -> int:
     """The ABI version of the loaded library."""
-    return _lib.upop_abi_version()
+    return int(_lib.upop_abi_version())
 
 
-def strerror(status):
+def strerror(status: int) -> str:
     """The general meaning of a status code, as an English sentence (upop_strerror)."""
     return _u(_lib.upop_strerror(int(status)))
 
 
-def registry_add_path(directory):
+def library_path() -> str:
+    """The file of the loaded libupopmail (see _native for the search order)."""
+    return _native.library_path()
+
+
+def registry_add_path(directory: Union[str, "os.PathLike[str]"]) -> None:
     """Adds a directory the driver registry scans for driver manifests (before
     UPOPMAIL_DRIVER_PATH and the install directory). It must be an absolute path."""
-    rc = _lib.upop_registry_add_path(_b(directory))
+    rc = int(_lib.upop_registry_add_path(_b(os.fspath(directory))))
     if rc != 0:
-        raise Error("registry_add_path", rc, _u(_lib.upop_last_error(None)))
+        sentence = _u(_lib.upop_last_error(None))
+        raise error_class(rc, sentence)("registry_add_path", rc, sentence)
 
 
-def drivers():
+def drivers() -> Dict[str, Any]:
     """What the driver registry found: {"drivers": [...], "rejected": [...], "paths": [...]}."""
     p = _lib.upop_drivers_json()
     if not p:
         raise MemoryError("upop_drivers_json")
     try:
-        return json.loads(ctypes.string_at(p).decode("utf-8"))
+        out: Dict[str, Any] = json.loads(ctypes.string_at(p).decode("utf-8"))
+        return out
     finally:
         _lib.upop_free(p)
 
 
 class Mail:
     """One upopmail component instance: an SMTP session, a POP3 session, a security context
-    for each, and the message being composed. Use it as a context manager (or call close()).
+    for each, and the message being composed. Use it as a context manager (or call close()):
+    leaving the block logs off both sessions (QUIT) and frees the instance.
 
     Keyword arguments:
       ca_certificate  trust this CA (PEM file) for TLS: writes a TLS configuration whose default
@@ -169,20 +322,30 @@ class Mail:
                       fewer than low_speed_bytes move in a timeout_ms window)
       trace           callable(server, direction, line): the protocol trace, secrets redacted
                       (server is "SMTP" or "POP", direction '>', '<' or '*')
+      log             True: the trace also goes to the logger "upopmail" at DEBUG (log_trace);
+                      or a logging.Logger to use instead
       progress        callable(done, total): transfer progress in bytes; return False to cancel
     """
 
-    def __init__(self, *, ca_certificate=None, config=None, timeout_ms=None, low_speed_bytes=None,
-                 allow_plaintext=None, ehlo_domain=None, trace=None, progress=None):
+    def __init__(self, *, ca_certificate: Optional[Union[str, "os.PathLike[str]"]] = None,
+                 config: Optional[Union[str, "os.PathLike[str]"]] = None,
+                 timeout_ms: Optional[int] = None, low_speed_bytes: Optional[int] = None,
+                 allow_plaintext: Optional[bool] = None, ehlo_domain: Optional[str] = None,
+                 trace: Optional[TraceFn] = None, log: Union[bool, logging.Logger] = False,
+                 progress: Optional[ProgressFn] = None) -> None:
         h = ctypes.c_void_p()
-        rc = _lib.upop_create(ctypes.byref(h))
+        self._h: Optional[ctypes.c_void_p] = None
+        self._tmpdir: Optional[str] = None
+        rc = int(_lib.upop_create(ctypes.byref(h)))
         if rc != 0:
-            raise Error("create", rc, _u(_lib.upop_last_error(None)))
+            sentence = _u(_lib.upop_last_error(None))
+            raise error_class(rc, sentence)("create", rc, sentence)
         self._h = h
-        self._trace_cb = None
-        self._progress_cb = None
-        self._callback_error = None
-        self._tmpdir = None
+        self._trace_fn: Optional[TraceFn] = None
+        self._trace_logger: Optional[logging.Logger] = None
+        self._trace_cb: Any = None
+        self._progress_cb: Any = None
+        self._callback_error: Optional[BaseException] = None
         try:
             if ca_certificate is not None:
                 self._tmpdir = tempfile.mkdtemp(prefix="upopmail-")
@@ -190,17 +353,19 @@ class Mail:
                 with open(config, "w") as f:
                     json.dump({"default": {"ca_certificate": os.path.abspath(ca_certificate)}}, f)
             if config is not None:
-                self.set_option("config", config)
+                self.set_option("config", os.fspath(config))
             if timeout_ms is not None:
                 self.set_option("timeout_ms", int(timeout_ms))
             if low_speed_bytes is not None:
                 self.set_option("low_speed_bytes", int(low_speed_bytes))
             if allow_plaintext is not None:
-                self.set_option("allow_plaintext", "true" if allow_plaintext else "false")
+                self.set_option("allow_plaintext", bool(allow_plaintext))
             if ehlo_domain is not None:
                 self.set_option("ehlo_domain", ehlo_domain)
             if trace is not None:
                 self.set_trace(trace)
+            if log:
+                self.log_trace(True, log if isinstance(log, logging.Logger) else None)
             if progress is not None:
                 self.set_progress(progress)
         except BaseException:
@@ -208,40 +373,41 @@ class Mail:
             raise
 
     # ------------------------------------------------------------ lifecycle
-    def close(self):
+    def close(self) -> None:
         """Logs off both sessions, closes the drivers and frees the instance. Idempotent."""
         if getattr(self, "_h", None):
             _lib.upop_destroy(self._h)
             self._h = None
         if getattr(self, "_tmpdir", None):
-            shutil.rmtree(self._tmpdir, ignore_errors=True)
+            shutil.rmtree(str(self._tmpdir), ignore_errors=True)
             self._tmpdir = None
 
-    def __enter__(self):
+    def __enter__(self) -> "Mail":
         return self
 
-    def __exit__(self, *exc):
+    def __exit__(self, *exc: object) -> None:
         self.close()
-        return False
 
-    def __del__(self):
+    def __del__(self) -> None:
         try:
             self.close()
         except Exception:
             pass
 
     @property
-    def last_error(self):
+    def last_error(self) -> str:
         """upop_last_error: the sentence of the last failure ("" after a success)."""
         return _u(_lib.upop_last_error(self._handle()))
 
-    def _handle(self):
+    def _handle(self) -> ctypes.c_void_p:
         if not self._h:
             raise ValueError("the upopmail.Mail instance is closed")
         return self._h
 
-    def _check(self, operation, rc, smtp=False):
-        """Raises Error for a negative status (after a pending callback error); returns rc."""
+    def _check(self, operation: str, rc: int, smtp: bool = False) -> int:
+        """Raises the UpopError subclass for a negative status (error_class; after a pending
+        callback error, which becomes its __cause__ or is raised itself); returns rc."""
+        rc = int(rc)
         pending, self._callback_error = self._callback_error, None
         if rc >= 0:
             if pending is not None:
@@ -251,29 +417,54 @@ class Mail:
         code, text = 0, ""
         if smtp:
             code, text = self._smtp_response()
-        err = Error(operation, rc, sentence, code, text)
+        cls = error_class(rc, sentence, code)
+        err: UpopError
+        if cls is RecipientsRefused:
+            details = self._recipient_details()
+            refused = [r for key in ("to", "cc", "bcc") for r in details.get(key, [])]
+            err = RecipientsRefused(operation, rc, sentence, code, text, refused)
+        else:
+            err = cls(operation, rc, sentence, code, text)
         if pending is not None:
             raise err from pending
         raise err
 
     # ------------------------------------------------------------ options and callbacks
-    def set_option(self, name, value):
+    def set_option(self, name: str, value: Union[str, int, bool]) -> None:
         """upop_set_option: timeout_ms, low_speed_bytes, allow_plaintext, ehlo_domain, config."""
         if isinstance(value, bool):
             value = "true" if value else "false"
         self._check("set_option", _lib.upop_set_option(self._handle(), _b(name), _b(value)))
 
-    def set_trace(self, fn):
+    def set_trace(self, fn: Optional[TraceFn]) -> None:
         """Calls fn(server, direction, line) for every protocol line ("SMTP"/"POP", '>' sent,
-        '<' received, '*' event); secrets are redacted by the library. None switches it off."""
-        if fn is None:
+        '<' received, '*' event); secrets are redacted by the library. None switches it off
+        (the logging of log_trace goes on if it is on)."""
+        self._trace_fn = fn
+        self._install_trace()
+
+    def log_trace(self, enabled: bool = True, logger_: Optional[logging.Logger] = None) -> None:
+        """Sends the protocol trace to logging: one DEBUG record per line on the logger
+        "upopmail" (or logger_), as "SMTP > EHLO host"; secrets are redacted by the library.
+        The record's extra fields: upop_server, upop_direction, upop_line. Off with False."""
+        self._trace_logger = (logger_ or logger) if enabled else None
+        self._install_trace()
+
+    def _install_trace(self) -> None:
+        fn, log = self._trace_fn, self._trace_logger
+        if fn is None and log is None:
             self._trace_cb = None
-            self._check("set_trace", _lib.upop_set_trace(self._handle(), _native.TRACE_FN(), None))
+            self._check("set_trace", _lib.upop_set_trace(self._handle(), _native.TRACE_FN(0), None))
             return
 
-        def cb(_user, server, direction, line):
+        def cb(_user: object, server: int, direction: bytes, line: Optional[bytes]) -> None:
             try:
-                fn("SMTP" if server == SMTP else "POP", direction.decode("latin-1"), _u(line))
+                name, d, text = "SMTP" if server == SMTP else "POP", direction.decode("latin-1"), _u(line)
+                if log is not None and log.isEnabledFor(logging.DEBUG):
+                    log.debug("%s %s %s", name, d, text,
+                              extra={"upop_server": name, "upop_direction": d, "upop_line": text})
+                if fn is not None:
+                    fn(name, d, text)
             except BaseException as e:  # never unwind through C
                 if self._callback_error is None:
                     self._callback_error = e
@@ -281,18 +472,19 @@ class Mail:
         self._trace_cb = _native.TRACE_FN(cb)
         self._check("set_trace", _lib.upop_set_trace(self._handle(), self._trace_cb, None))
 
-    def set_progress(self, fn):
+    def set_progress(self, fn: Optional[ProgressFn]) -> None:
         """Calls fn(done, total) during Send, GetMail and GetRawMail (total 0 when unknown).
         Returning False, or raising, cancels the transfer (the exception is re-raised)."""
         if fn is None:
             self._progress_cb = None
             self._check("set_progress",
-                        _lib.upop_set_progress(self._handle(), _native.PROGRESS_FN(), None))
+                        _lib.upop_set_progress(self._handle(), _native.PROGRESS_FN(0), None))
             return
+        f = fn
 
-        def cb(_user, done, total):
+        def cb(_user: object, done: int, total: int) -> int:
             try:
-                return 1 if fn(done, total) is False else 0
+                return 1 if f(done, total) is False else 0
             except BaseException as e:
                 if self._callback_error is None:
                     self._callback_error = e
@@ -301,12 +493,13 @@ class Mail:
         self._progress_cb = _native.PROGRESS_FN(cb)
         self._check("set_progress", _lib.upop_set_progress(self._handle(), self._progress_cb, None))
 
-    def cancel(self):
-        """From any thread: the blocking call in progress returns with -4 (E_TIMEOUT)."""
+    def cancel(self) -> None:
+        """From any thread: the blocking call in progress raises Cancelled (-4)."""
         _lib.upop_cancel(self._handle())
 
     # ------------------------------------------------------------ security context
-    def set_security(self, properties, params=None, **kwargs):
+    def set_security(self, properties: str, params: Optional[Mapping[str, object]] = None,
+                     **kwargs: object) -> None:
         """SetSecurity: appends a driver, e.g. set_security("SMTP=AUTH PLAIN", user=.., password=..).
         properties: "SMTP=<driver>" or "POP=<driver>", optionally with use="OPT" (keyword
         `use`) or ";USE=OPT"; "SMTP=" alone clears the context. Driver parameters come as a dict
@@ -319,100 +512,127 @@ class Mail:
         text = json.dumps(p) if p else ""
         self._check("set_security", _lib.upop_set_security(self._handle(), _b(properties), _b(text)))
 
-    def clear_security(self, server="SMTP"):
+    def clear_security(self, server: str = "SMTP") -> None:
         """Clears the SMTP or POP security context."""
         self.set_security("%s=" % server)
 
-    def get_security(self, number, server="SMTP"):
+    def get_security(self, number: int, server: str = "SMTP") -> Tuple[str, Dict[str, str]]:
         """GetSecurity: (properties, runtime info dict) of driver `number` (1-based) of the
         "SMTP" or "POP" context, e.g. ("SMTP=STARTTLS", {"INUSE": "TRUE"}). Error -1 if none."""
         props = ctypes.create_string_buffer(_native.PROPERTIES_MAX)
         info = ctypes.create_string_buffer(_native.RUNTIME_INFO_MAX)
         server = server.rstrip("=") + "="
         self._check("get_security", _lib.upop_get_security(
-            self._handle(), number, _b(server), props, len(props), info, len(info)))
+            self._handle(), int(number), _b(server), props, len(props), info, len(info)))
         return _u(props.value).replace(SEP, ";"), _assoc(_u(info.value))
 
-    def security(self, server="SMTP"):
+    def security(self, server: str = "SMTP") -> List[Tuple[str, Dict[str, str]]]:
         """Every driver of a context: a list of (properties, runtime info dict)."""
         out = []
         n = 1
         while True:
             try:
                 out.append(self.get_security(n, server))
-            except Error as e:
+            except UpopError as e:
                 if e.status == -1:
                     return out
                 raise
             n += 1
 
     # ------------------------------------------------------------ sessions
-    def logon_smtp(self, connection):
+    def logon_smtp(self, connection: str) -> None:
         """LogonSMTP: connects and runs the SMTP security context. connection:
         "host+port", "TLS:host+port", "smtp://host:port" or "smtps://host:port"."""
         self._check("logon_smtp", _lib.upop_connect(self._handle(), SMTP, _b(connection), b"", b""),
                     smtp=True)
 
-    def logoff_smtp(self):
+    def logoff_smtp(self) -> None:
         """LogoffSMTP: closes the drivers, sends QUIT and closes the connection."""
         self._check("logoff_smtp", _lib.upop_disconnect(self._handle(), SMTP), smtp=True)
 
-    def logon_pop(self, connection, user="", password=""):
+    def logon_pop(self, connection: str, user: str = "", password: str = "") -> None:
         """LogonMail: connects and runs the POP security context; user/password go with
         USER/PASS unless an authenticating driver was used. connection: "host+port",
         "TLS:host+port", "pop3://host:port" or "pop3s://host:port"."""
         self._check("logon_pop", _lib.upop_connect(self._handle(), POP, _b(connection), _b(user),
                                                    _b(password)))
 
-    def logoff_pop(self):
+    def logoff_pop(self) -> None:
         """LogoffMail: QUIT (which commits deletions) and closes the connection."""
         self._check("logoff_pop", _lib.upop_disconnect(self._handle(), POP))
 
+    @contextlib.contextmanager
+    def smtp_session(self, connection: str) -> Iterator["Mail"]:
+        """with m.smtp_session("host+587"): ... logs on (logon_smtp) and off (logoff_smtp) again,
+        also when the block raises (then a failing logoff does not hide the exception)."""
+        self.logon_smtp(connection)
+        with self._logging_off(self.logoff_smtp):
+            yield self
+
+    @contextlib.contextmanager
+    def pop_session(self, connection: str, user: str = "", password: str = "") -> Iterator["Mail"]:
+        """with m.pop_session("host+110", user, password): ... logs on (logon_pop) and off
+        (logoff_pop, which commits deletions) again, also when the block raises."""
+        self.logon_pop(connection, user, password)
+        with self._logging_off(self.logoff_pop):
+            yield self
+
+    @contextlib.contextmanager
+    def _logging_off(self, logoff: Callable[[], None]) -> Iterator[None]:
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(UpopError, ValueError):
+                logoff()
+            raise
+        logoff()
+
     # ------------------------------------------------------------ composing
-    def set_to(self, addresses):
+    def set_to(self, addresses: Addresses) -> None:
         """SetToList: a list of addresses ("a@b.c" or "Name <a@b.c>") or one string."""
         self._check("set_to", _lib.upop_set_to_list(self._handle(), _b(_addresses(addresses))))
 
-    def set_cc(self, addresses):
+    def set_cc(self, addresses: Addresses) -> None:
         """SetCCList."""
         self._check("set_cc", _lib.upop_set_cc_list(self._handle(), _b(_addresses(addresses))))
 
-    def set_bcc(self, addresses):
+    def set_bcc(self, addresses: Addresses) -> None:
         """SetBCCList."""
         self._check("set_bcc", _lib.upop_set_bcc_list(self._handle(), _b(_addresses(addresses))))
 
-    def set_reply_to(self, address):
+    def set_reply_to(self, address: str) -> None:
         """SetReplyTo."""
         self._check("set_reply_to", _lib.upop_set_reply_to(self._handle(), _b(address)))
 
-    def set_from(self, address):
+    def set_from(self, address: str) -> None:
         """SetFrom."""
         self._check("set_from", _lib.upop_set_from(self._handle(), _b(address)))
 
-    def set_subject(self, subject):
+    def set_subject(self, subject: str) -> None:
         """SetSubject (Unicode)."""
         self._check("set_subject", _lib.upop_set_subject(self._handle(), _b(subject)))
 
-    def set_priority(self, priority):
+    def set_priority(self, priority: int) -> None:
         """SetPriority: 1 (highest) to 5 (lowest); 0 removes it."""
         self._check("set_priority", _lib.upop_set_priority(self._handle(), int(priority)))
 
-    def set_message_id(self, message_id=None):
+    def set_message_id(self, message_id: Optional[str] = None) -> None:
         """SetMessageId: the given id, or None to generate one."""
         self._check("set_message_id", _lib.upop_set_message_id(self._handle(), _b(message_id)))
 
-    def set_message(self, text, mime_type="text/plain"):
+    def set_message(self, text: str, mime_type: str = "text/plain") -> None:
         """SetMessage: the body of one MIME type ("text/plain" or "text/html")."""
         self._check("set_message", _lib.upop_set_message(self._handle(), _b(text),
                                                          _b("MIMEType=" + mime_type)))
 
-    def add_attachment(self, path, mime_type=None):
+    def add_attachment(self, path: Union[str, "os.PathLike[str]"], mime_type: Optional[str] = None) -> None:
         """AddAttachmentFromFile (the type comes from the extension unless given)."""
         opts = {"MIMEType": mime_type} if mime_type else {}
         self._check("add_attachment", _lib.upop_add_attachment_from_file(
             self._handle(), _b(os.fspath(path)), _b(join_list(opts))))
 
-    def add_inline(self, path, content_id=None, mime_type=None):
+    def add_inline(self, path: Union[str, "os.PathLike[str]"], content_id: Optional[str] = None,
+                   mime_type: Optional[str] = None) -> None:
         """AddInlineFromFile: an object the HTML body refers to as cid:<content_id>."""
         opts = {}
         if mime_type:
@@ -422,13 +642,16 @@ class Mail:
         self._check("add_inline", _lib.upop_add_inline_from_file(
             self._handle(), _b(os.fspath(path)), _b(join_list(opts))))
 
-    def send(self, *, from_addr=None, to=None, cc=None, bcc=None, reply_to=None, subject=None,
-             text=None, html=None, attachments=(), priority=None, max_size=0,
-             ignore_rcpt_error=False):
+    def send(self, *, from_addr: Optional[str] = None, to: Addresses = None, cc: Addresses = None,
+             bcc: Addresses = None, reply_to: Optional[str] = None, subject: Optional[str] = None,
+             text: Optional[str] = None, html: Optional[str] = None,
+             attachments: Sequence[Union[str, "os.PathLike[str]"]] = (), priority: Optional[int] = None,
+             max_size: int = 0, ignore_rcpt_error: bool = False) -> int:
         """Send over the open SMTP session. The keywords compose the message first (each one
         that is given replaces that part); without them the message set by the set_* methods
         goes out. Returns the number of refused recipients (0 when all were accepted; more only
-        with ignore_rcpt_error=True, see recipient_details())."""
+        with ignore_rcpt_error=True, see recipient_details()). Without ignore_rcpt_error a
+        refused recipient raises RecipientsRefused (nothing was sent)."""
         if from_addr is not None:
             self.set_from(from_addr)
         if to is not None:
@@ -449,14 +672,15 @@ class Mail:
             self.add_attachment(a)
         if priority is not None:
             self.set_priority(priority)
-        opts = {}
+        opts: Dict[str, object] = {}
         if max_size:
             opts["MaxSize"] = int(max_size)
         if ignore_rcpt_error:
             opts["IgnoreRcptError"] = "True"
         return self._check("send", _lib.upop_send(self._handle(), _b(join_list(opts))), smtp=True)
 
-    def send_mail(self, server, headers, text, attachments=(), mail_size=0):
+    def send_mail(self, server: str, headers: Mapping[str, object], text: str,
+                  attachments: Sequence[Union[str, "os.PathLike[str]"]] = (), mail_size: int = 0) -> int:
         """SendMail, the legacy one-shot plain-text send. headers: a dict with TO and FROM
         (mandatory), CC, BCC, SUBJECT, PRIORITY, REPLY. Logs on and off around the send when
         no SMTP session is open."""
@@ -464,30 +688,32 @@ class Mail:
                                  _b(join_list([os.fspath(a) for a in attachments])), int(mail_size))
         return self._check("send_mail", rc, smtp=True)
 
-    def clear_mail(self):
+    def clear_mail(self) -> None:
         """ClearMail: forgets header fields, bodies, attachments and recipient details."""
         self._check("clear_mail", _lib.upop_clear_mail(self._handle()))
 
     # ------------------------------------------------------------ receiving
-    def _long_output(self, operation, first, more):
+    def _long_output(self, operation: str, first: Callable[[Any], int],
+                     more: Callable[[Any], int]) -> Tuple[int, bytes]:
         buf = ctypes.create_string_buffer(_CHUNK)
         parts = []
-        rc = first(buf)
+        rc = int(first(buf))
         while rc == -16:
             parts.append(buf.value)
-            rc = more(buf)
+            rc = int(more(buf))
         self._check(operation, rc)
         parts.append(buf.value)
         return rc, b"".join(parts)
 
-    def list_mail(self):
+    def list_mail(self) -> List[Dict[str, Any]]:
         """ListMail: one dict per message with NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE and
-        UIDL (when the server has it); ID is the number to give get_mail / delete_mail."""
+        UIDL (when the server has it); ID is the number to give get_mail / delete_mail. NMB, ID,
+        PRIORITY and SIZE are int, the others str."""
         h = self._handle()
         _, data = self._long_output(
-            "list_mail", lambda b: _lib.upop_list_mail(h, b, len(b)),
-            lambda b: _lib.upop_list_mail_x(h, b, len(b)))
-        out = []
+            "list_mail", lambda b: int(_lib.upop_list_mail(h, b, len(b))),
+            lambda b: int(_lib.upop_list_mail_x(h, b, len(b))))
+        out: List[Dict[str, Any]] = []
         for item in split_list(_u(data)):
             name, _, value = item.partition("=")
             if name == "NMB" or not out:
@@ -495,123 +721,145 @@ class Mail:
             out[-1][name] = value
         for m in out:
             for k in ("NMB", "ID", "PRIORITY", "SIZE"):
-                if m.get(k, "").isdigit():
-                    m[k] = int(m[k])
+                v = m.get(k, "")
+                if isinstance(v, str) and v.isdigit():
+                    m[k] = int(v)
         return out
 
-    def get_raw_mail(self, number, mail_size=0):
-        """GetRawMail: the message as stored on the server, as bytes."""
+    def get_raw_mail(self, number: int, mail_size: int = 0) -> bytes:
+        """GetRawMail: the message as stored on the server, as bytes (it always was bytes;
+        decode with .decode("utf-8", "replace") for text). It ends at a NUL byte, a limit of
+        the C call: messages() and retrieve() keep them."""
         h = self._handle()
         _, data = self._long_output(
-            "get_raw_mail", lambda b: _lib.upop_get_raw_mail(h, int(number), int(mail_size), b, len(b)),
-            lambda b: _lib.upop_get_raw_mail_x(h, b, len(b)))
+            "get_raw_mail", lambda b: int(_lib.upop_get_raw_mail(h, int(number), int(mail_size), b, len(b))),
+            lambda b: int(_lib.upop_get_raw_mail_x(h, b, len(b))))
         return data
 
-    def get_mail(self, number, attachment_dir="", mail_size=0):
+    def get_mail(self, number: int, attachment_dir: Union[str, "os.PathLike[str]"] = "",
+                 mail_size: int = 0) -> MailMessage:
         """GetMail: fetches and decodes a message; every part but the plain text is written to
         attachment_dir. Returns a MailMessage (its status holds a warning 1-3 if any)."""
         h = self._handle()
         bufs = [ctypes.create_string_buffer(n) for n in (_native.DETAILS_MAX, _CHUNK, _native.DETAILS_MAX)]
-        parts = [[], [], []]
-        args = []
+        parts: List[List[bytes]] = [[], [], []]
+        args: List[Any] = []
         for b in bufs:
             args += [b, len(b)]
-        rc = _lib.upop_get_mail(h, int(number), _b(os.fspath(attachment_dir)), int(mail_size), *args)
+        rc = int(_lib.upop_get_mail(h, int(number), _b(os.fspath(attachment_dir)), int(mail_size), *args))
         while rc == -16:
             for p, b in zip(parts, bufs):
                 p.append(b.value)
-            rc = _lib.upop_get_mail_x(h, *args)
+            rc = int(_lib.upop_get_mail_x(h, *args))
         self._check("get_mail", rc)
         for p, b in zip(parts, bufs):
             p.append(b.value)
         headers, text, atts = (_u(b"".join(p)) for p in parts)
         return MailMessage(_assoc(headers), text, split_list(atts), rc)
 
-    def retrieve(self, callback, numbers=None, headers_only=False):
+    def retrieve(self, callback: ChunkFn, numbers: Optional[Sequence[int]] = None,
+                 headers_only: bool = False) -> int:
         """upop_retrieve: streams messages to callback(number, chunk, end) as they arrive:
         chunk is bytes (un-stuffed, CRLF line ends, NUL bytes kept), end is True on the one
         call after a message's last chunk (chunk b"" then). numbers: the message numbers in
         the order wanted, or None for every message of the mailbox (one LIST). headers_only:
         TOP n 0 instead of RETR. The commands are pipelined when the server offers it, and
         memory stays flat whatever the message sizes. A callback that returns True stops the
-        call (Error -10; the session goes on); one that raises stops it and the exception is
-        re-raised. A message the server refuses is skipped: the others are still handed out,
-        then Error -7 or -11 names it."""
+        call (Cancelled, -10; the session goes on); one that raises stops it and the exception
+        is re-raised. A message the server refuses is skipped: the others are still handed out,
+        then UpopError -7 or ProtocolError -11 names it."""
         h = self._handle()
         nums = None if numbers is None else [int(n) for n in numbers]
         if nums == []:
             return 0
         arr = (ctypes.c_int32 * len(nums))(*nums) if nums else None
 
-        def cb(_user, number, data, length, end):
+        def cb(_user: object, number: int, data: Any, length: int, end: int) -> int:
             try:
                 return 1 if callback(number, ctypes.string_at(data, length) if length else b"", bool(end)) else 0
             except BaseException as e:  # re-raised by _check once the call has returned
                 self._callback_error = e
                 return 1
         fn = _native.CHUNK_FN(cb)
-        rc = _lib.upop_retrieve(h, arr, len(nums) if nums else 0,
-                                _native.RETRIEVE_HEADERS if headers_only else 0, fn, None)
+        rc = int(_lib.upop_retrieve(h, arr, len(nums) if nums else 0,
+                                    _native.RETRIEVE_HEADERS if headers_only else 0, fn, None))
         if rc < 0 and self._callback_error is not None:
             pending, self._callback_error = self._callback_error, None
             raise pending
         return self._check("retrieve", rc)
 
-    def messages(self, numbers=None, headers_only=False, batch=32):
-        """Iterates the mailbox: yields (number, message bytes) in order, retrieved with
+    def messages(self, numbers: Optional[Sequence[int]] = None, headers_only: bool = False,
+                 batch: int = 32) -> Iterator[Message]:
+        """Iterates the mailbox: yields Message(number, data bytes) in order (a NamedTuple, so
+        `for number, raw in m.messages()` works; .email() parses it), retrieved with
         upop_retrieve in pipelined batches of `batch` messages, so that memory holds one batch
         rather than the mailbox. numbers None: every message; their numbers come from one pass
         of TOP n 0 (which is all there is to do with headers_only). Use no other method of this
-        object while iterating. A message the server refuses is left out; the Error (-7 or -11)
+        object while iterating. A message the server refuses is left out; the error (-7 or -11)
         of the first one is raised once the others were yielded."""
         step = max(1, int(batch))
-        refused = []
+        refused: List[UpopError] = []
 
-        def batches(nums):
+        def batches(nums: List[int]) -> Iterator[Message]:
             for i in range(0, len(nums), step):
-                got = {}
+                got: Dict[int, List[bytes]] = {}
                 try:
                     self.retrieve(lambda n, chunk, end: got.setdefault(n, []).append(chunk),
                                   nums[i:i + step], headers_only)
-                except Error as e:
+                except UpopError as e:
                     if e.status not in (-7, -11):
                         raise
                     refused.append(e)
                 for n in nums[i:i + step]:
                     if n in got:
-                        yield n, b"".join(got.pop(n))
+                        yield Message(n, b"".join(got.pop(n)))
             if refused:
                 raise refused[0]
         if numbers is not None:
             yield from batches([int(n) for n in numbers])
             return
-        heads = {}
+        heads: Dict[int, List[bytes]] = {}
         self.retrieve(lambda n, chunk, end: heads.setdefault(n, []).append(chunk), None, True)
         if headers_only:
             for n, parts in heads.items():
-                yield n, b"".join(parts)
+                yield Message(n, b"".join(parts))
             return
         yield from batches(list(heads))
 
-    def delete_mail(self, number):
+    def mailbox(self, headers_only: bool = False, batch: int = 32) -> Iterator[Message]:
+        """Every message of the open POP3 session: messages(None, headers_only, batch)."""
+        return self.messages(None, headers_only, batch)
+
+    def __iter__(self) -> Iterator[Message]:
+        """`for number, raw in m:` iterates the mailbox of the open POP3 session (mailbox())."""
+        return self.messages()
+
+    def delete_mail(self, number: int) -> None:
         """DeleteMail: marks the message; the server removes it at logoff_pop (QUIT)."""
         self._check("delete_mail", _lib.upop_delete_mail(self._handle(), int(number)))
 
     # ------------------------------------------------------------ diagnostics
-    def _smtp_response(self):
+    def _smtp_response(self) -> Tuple[int, str]:
         code = ctypes.c_int32(0)
         buf = ctypes.create_string_buffer(_native.REPLY_MAX)
-        rc = _lib.upop_get_smtp_response(self._h, ctypes.byref(code), buf, len(buf))
+        rc = int(_lib.upop_get_smtp_response(self._h, ctypes.byref(code), buf, len(buf)))
         if rc not in (0, -16):
             return 0, ""
-        return code.value, _u(buf.value)
+        return int(code.value), _u(buf.value)
 
-    def smtp_response(self):
+    def smtp_response(self) -> Tuple[int, str]:
         """GetSMTPResponse: (code, text) of the last SMTP reply; (0, "") when there was none."""
         self._handle()
         return self._smtp_response()
 
-    def recipient_details(self):
+    def _recipient_details(self) -> Dict[str, List[Refusal]]:
+        """recipient_details() for _check: {} when the call fails (the first error wins)."""
+        try:
+            return self.recipient_details()
+        except UpopError:
+            return {}
+
+    def recipient_details(self) -> Dict[str, List[Refusal]]:
         """GetRecipientDetails: for the last send, {"to": [...], "cc": [...], "bcc": [...]}, each
         a list of (address, reply code, reply text) of the refused recipients."""
         bufs = [ctypes.create_string_buffer(_native.DETAILS_MAX) for _ in range(3)]

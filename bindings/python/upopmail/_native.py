@@ -1,13 +1,29 @@
 """Finds and loads libupopmail.so and declares the C ABI of api/upopmail.h for ctypes.
 
-Search order: the UPOPMAIL_LIBRARY environment variable (a file path), the system's library
-search (an installed library: LD_LIBRARY_PATH, ldconfig, the usual prefixes), then the build
-trees of a source checkout that holds this package (build*/core/libupopmail.so).
+The library is looked for in this order; the first one that loads wins:
+
+1. ``UPOPMAIL_LIBRARY`` (the path of the library file), when set: nothing else is tried.
+2. The copy bundled in a self-contained wheel (``upopmail/_bundled/lib/libupopmail.so.0``, its
+   drivers in ``_bundled/lib/upopmail/drivers`` where the library finds them beside itself).
+3. The library directory recorded when the package was built (``upopmail/_config.py``, written
+   by the build backend from ``UPOPMAIL_PREFIX``, ``--config-settings prefix=`` or pkg-config).
+4. What the dynamic loader finds: ``ctypes.util.find_library("upopmail")``, then the soname
+   ``libupopmail.so.0`` and ``libupopmail.so`` (``LD_LIBRARY_PATH``, the ldconfig cache, the
+   default directories).
+5. The usual install directories, which need no ldconfig: /usr/local/lib (a ``cmake --install``),
+   /usr/local/lib64, /usr/lib/<multiarch> (the Debian package), /usr/lib, /usr/lib64.
+6. The build trees of a source checkout that holds this package (build*/core/libupopmail.so).
+
+When none loads, the OSError says what to install or set and lists everything tried.
 """
 import ctypes
 import ctypes.util
 import glob
+import importlib
 import os
+import stat
+import sysconfig
+from typing import Iterator, List, Optional, Tuple
 
 SEP = "\x1b"  # the GOLD list separator (UPOP_SEP)
 SMTP = 1
@@ -25,37 +41,115 @@ CHUNK_FN = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.c_void_p, ctypes.c_int32, ctype
                             ctypes.c_size_t, ctypes.c_int)
 RETRIEVE_HEADERS = 1
 
+_HERE = os.path.dirname(os.path.abspath(__file__))
+#: where a self-contained wheel keeps the library and, beside it, upopmail/drivers
+BUNDLED_LIBDIR = os.path.join(_HERE, "_bundled", "lib")
+SONAMES = ("libupopmail.so.0", "libupopmail.so")
 
-def _candidates():
+
+def _recorded_libdir() -> Optional[str]:
+    """The library directory the build backend recorded in _config.py, if any."""
+    try:  # generated at build, never committed
+        config = importlib.import_module(__name__.rpartition(".")[0] + "._config")
+    except ImportError:
+        return None
+    libdir = getattr(config, "LIBDIR", None)
+    return libdir if isinstance(libdir, str) and libdir else None
+
+
+def _system_dirs() -> List[str]:
+    dirs = ["/usr/local/lib", "/usr/local/lib64"]
+    multiarch = sysconfig.get_config_var("MULTIARCH")
+    if isinstance(multiarch, str) and multiarch:
+        dirs.append(os.path.join("/usr/lib", multiarch))
+    return dirs + ["/usr/lib", "/usr/lib64"]
+
+
+def _in_dir(directory: str, what: str) -> Iterator[Tuple[str, str]]:
+    for soname in SONAMES:
+        yield os.path.join(directory, soname), what
+
+
+def _candidates() -> Iterator[Tuple[str, str]]:
+    """(name or path for dlopen, where it comes from), in the order of the module docstring."""
     env = os.environ.get("UPOPMAIL_LIBRARY")
     if env:
-        yield env
+        yield env, "UPOPMAIL_LIBRARY"
         return
+    if os.path.isdir(BUNDLED_LIBDIR):
+        yield from _in_dir(BUNDLED_LIBDIR, "bundled in the wheel")
+    recorded = _recorded_libdir()
+    if recorded:
+        yield from _in_dir(recorded, "prefix recorded at install")
     found = ctypes.util.find_library("upopmail")
     if found:
-        yield found
-    yield "libupopmail.so"  # LD_LIBRARY_PATH and the loader's cache
-    for prefix in ("/usr/local/lib", "/usr/local/lib64", "/usr/lib", "/usr/lib64"):
-        yield os.path.join(prefix, "libupopmail.so")
+        yield found, "ctypes.util.find_library"
+    for soname in SONAMES:
+        yield soname, "the dynamic loader's search"
+    for d in _system_dirs():
+        yield from _in_dir(d, "install directory")
     # a source checkout: <root>/bindings/python/upopmail/_native.py -> <root>/build*/core/
-    root = os.path.abspath(os.path.join(os.path.dirname(__file__), "..", "..", ".."))
+    root = os.path.abspath(os.path.join(_HERE, "..", "..", ".."))
     for path in sorted(glob.glob(os.path.join(root, "build*", "core", "libupopmail.so")),
                        key=lambda p: -os.path.getmtime(p)):
-        yield path
+        yield path, "source checkout build tree"
 
 
-def _load():
+def _protect_bundled() -> None:
+    """The registry refuses a driver directory, manifest or library that group or others may
+    write; pip extracts files with the installing user's umask. Clear those bits on what we own."""
+    for dirpath, _dirs, files in os.walk(BUNDLED_LIBDIR):
+        for path in [dirpath] + [os.path.join(dirpath, f) for f in files]:
+            try:
+                st = os.lstat(path)
+                if not stat.S_ISLNK(st.st_mode) and st.st_mode & 0o022 and st.st_uid == os.geteuid():
+                    os.chmod(path, stat.S_IMODE(st.st_mode) & ~0o022)
+            except OSError:
+                pass
+
+
+NOT_FOUND_HELP = (
+    "libupopmail (the upopmail C library) was not found. Do one of these:\n"
+    "  - install it from a build: cmake --install build --prefix /usr/local && sudo ldconfig\n"
+    "  - install the Debian package: sudo apt-get install ./libupopmail0_*.deb\n"
+    "  - point at the file: export UPOPMAIL_LIBRARY=/path/to/libupopmail.so.0\n"
+    "  - for another prefix: export LD_LIBRARY_PATH=PREFIX/lib, or reinstall this package with\n"
+    "    UPOPMAIL_PREFIX=PREFIX pip install ./bindings/python (the prefix is recorded)\n"
+    "  - or install the self-contained wheel, which carries the library and its drivers:\n"
+    "    pip wheel --config-settings bundle=true ./bindings/python\n"
+    "Tried:\n  ")
+
+
+def _load() -> Tuple[ctypes.CDLL, str]:
     tried = []
-    for name in _candidates():
+    for name, origin in _candidates():
+        if os.sep in name and not os.path.exists(name):
+            tried.append("%s (%s): no such file" % (name, origin))
+            continue
+        if name.startswith(BUNDLED_LIBDIR + os.sep):
+            _protect_bundled()
         try:
-            return ctypes.CDLL(name)
+            return ctypes.CDLL(name), origin
         except OSError as e:
-            tried.append("%s (%s)" % (name, e))
-    raise OSError("libupopmail.so not found: install upopmail, or set UPOPMAIL_LIBRARY to the "
-                  "library's path. Tried: " + "; ".join(tried))
+            tried.append("%s (%s): %s" % (name, origin, e))
+    raise OSError(NOT_FOUND_HELP + "\n  ".join(tried))
 
 
-lib = _load()
+lib, LIBRARY_ORIGIN = _load()
+
+
+def library_path() -> str:
+    """The file the loaded library was mapped from (dladdr on one of its functions)."""
+    class DlInfo(ctypes.Structure):
+        _fields_ = [("dli_fname", ctypes.c_char_p), ("dli_fbase", ctypes.c_void_p),
+                    ("dli_sname", ctypes.c_char_p), ("dli_saddr", ctypes.c_void_p)]
+    libdl = ctypes.CDLL(None)
+    info = DlInfo()
+    addr = ctypes.cast(lib.upop_version, ctypes.c_void_p)
+    if not libdl.dladdr(addr, ctypes.byref(info)) or not info.dli_fname:
+        return str(lib._name)
+    return os.path.realpath(os.fsdecode(info.dli_fname))
+
 
 _H = ctypes.c_void_p
 _S = ctypes.c_char_p
