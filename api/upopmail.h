@@ -222,6 +222,13 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
 /** LogonSMTP (server UPOP_SMTP) or LogonMail (UPOP_POP).
  *  connection: "{TCP|TLS:}host{+port}{:profile}" or "smtp://", "smtps://", "pop3://",
  *  "pop3s://" host[:port] (IPv6 literals in brackets). Default ports 25/465 SMTP, 110/995 POP.
+ *  The form of other tools, "host:port" and "[v6]:port" (also after TCP: or TLS:), is accepted
+ *  too (0.2): digits alone after the ':' are a port, anything else is a TLS profile name (which
+ *  is never digits alone: the configuration refuses such names). So "localhost:2525" is port
+ *  2525, "TLS:mail.example.com:995" port 995, "TLS:mail.example.com:prof" the profile prof; a
+ *  port and a profile are "host+port:profile". A bare IPv6 literal takes no ":port" ("::1:25" is
+ *  an address): write "[::1]:25". A profile without TLS: is refused with a sentence naming
+ *  host+port, host:port and the URL form.
  *  SMTP: user and password must be empty (authentication is done by the security context).
  *  POP: user/password are sent with USER/PASS unless an authenticating driver was used, and
  *  only over TLS with a verified server certificate unless the option allow_plaintext is true.
@@ -492,6 +499,7 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     UPOPMAIL_CONFIG environment variable, which is ignored in set-uid and
  *                     set-gid programs): {"default": P, "profiles":
  *                     {"name": P, ...}}, each P a JSON object of TLS options
+ *                     (a name is never digits alone: "host:995" is a port)
  *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
  *                     original option string ("verify_server=yes, ca_certificate=ca.pem").
  *                     Give a client_key_password in the JSON object form: in the option
