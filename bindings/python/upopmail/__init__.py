@@ -368,6 +368,26 @@ class Mail:
         """LogoffMail: QUIT (which commits deletions) and closes the connection."""
         self._check("logoff_pop", _lib.upop_disconnect(self._handle(), POP))
 
+    @staticmethod
+    def _server(server):
+        if server in (SMTP, "SMTP", "smtp"):
+            return SMTP
+        if server in (POP, "POP", "pop", "POP3", "pop3"):
+            return POP
+        raise ValueError("server must be upopmail.SMTP or upopmail.POP, not %r" % (server,))
+
+    def noop(self, server):
+        """upop_noop: a keep-alive NOOP on the open session of server (upopmail.SMTP or
+        upopmail.POP)."""
+        s = self._server(server)
+        self._check("noop", _lib.upop_noop(self._handle(), s), smtp=s == SMTP)
+
+    def reset(self, server):
+        """upop_reset: RSET on the open session of server. POP: the messages deleted in this
+        session stay in the mailbox (with their numbers); SMTP: ends a pending transaction."""
+        s = self._server(server)
+        self._check("reset", _lib.upop_reset(self._handle(), s), smtp=s == SMTP)
+
     # ------------------------------------------------------------ composing
     def set_to(self, addresses):
         """SetToList: a list of addresses ("a@b.c" or "Name <a@b.c>") or one string."""
@@ -500,7 +520,8 @@ class Mail:
         return out
 
     def get_raw_mail(self, number, mail_size=0):
-        """GetRawMail: the message as stored on the server, as bytes."""
+        """GetRawMail: the message as stored on the server, as bytes. The C call hands out a
+        C string, so a message with a NUL byte ends before it: fetch() gives every byte."""
         h = self._handle()
         _, data = self._long_output(
             "get_raw_mail", lambda b: _lib.upop_get_raw_mail(h, int(number), int(mail_size), b, len(b)),
@@ -596,6 +617,41 @@ class Mail:
     def delete_mail(self, number):
         """DeleteMail: marks the message; the server removes it at logoff_pop (QUIT)."""
         self._check("delete_mail", _lib.upop_delete_mail(self._handle(), int(number)))
+
+    def fetch(self, number):
+        """The message as stored on the server (CRLF lines, un-stuffed), as bytes of its true
+        length: NUL bytes and all (upop_retrieve of one message). A message the server refuses
+        raises Error -11."""
+        parts = []
+        self.retrieve(lambda n, chunk, end: parts.append(chunk), [int(number)])
+        return b"".join(parts)
+
+    def fetch_message(self, number):
+        """The message parsed by Python's email package: an email.message.EmailMessage
+        (policy email.policy.default), from fetch()'s bytes."""
+        import email
+        import email.policy
+        return email.message_from_bytes(self.fetch(number), policy=email.policy.default)
+
+    def find_uidl(self, uidl):
+        """upop_find_uidl: this session's message number of the message with that unique-id
+        (UIDL; stable across sessions, unlike numbers). Error -7 when it is not in the mailbox,
+        -11 when the server has no UIDL or its listing is malformed."""
+        nr = ctypes.c_int32(0)
+        self._check("find_uidl", _lib.upop_find_uidl(self._handle(), _b(uidl), ctypes.byref(nr)))
+        return nr.value
+
+    def get_by_uidl(self, uidl):
+        """fetch() of the message with that unique-id: its bytes, of their true length."""
+        return self.fetch(self.find_uidl(uidl))
+
+    def message_by_uidl(self, uidl):
+        """fetch_message() of the message with that unique-id: an EmailMessage."""
+        return self.fetch_message(self.find_uidl(uidl))
+
+    def delete_by_uidl(self, uidl):
+        """delete_mail() of the message with that unique-id (Error -7 when it is not there)."""
+        self.delete_mail(self.find_uidl(uidl))
 
     # ------------------------------------------------------------ diagnostics
     def _smtp_response(self):
