@@ -100,7 +100,8 @@ enum { UPOP_SMTP = 1, UPOP_POP = 2 };
  *                           GetSecurity: memory allocation failed.
  *  -7   UPOP_E_UNSUPPORTED  logon (LogonSMTP, LogonMail, SendMail): the server lacks what a
  *                           mandatory driver needs (orig) · GetMail, GetRawMail, DeleteMail: no
- *                           such message number (orig); upop_retrieve likewise.
+ *                           such message number (orig); upop_retrieve likewise;
+ *                           upop_find_uidl: no message with that unique-id.
  *  -8   UPOP_E_SECURITY     logon (LogonSMTP, LogonMail, SendMail): the security context could
  *                           not be established: TLS, authentication or a protocol error (orig)
  *                           · every other session operation: not logged on (orig).
@@ -222,6 +223,13 @@ UPOP_API int upop_get_security(upop *h, int32_t driver_number, const char *serve
 /** LogonSMTP (server UPOP_SMTP) or LogonMail (UPOP_POP).
  *  connection: "{TCP|TLS:}host{+port}{:profile}" or "smtp://", "smtps://", "pop3://",
  *  "pop3s://" host[:port] (IPv6 literals in brackets). Default ports 25/465 SMTP, 110/995 POP.
+ *  The form of other tools, "host:port" and "[v6]:port" (also after TCP: or TLS:), is accepted
+ *  too (0.2): digits alone after the ':' are a port, anything else is a TLS profile name (which
+ *  is never digits alone: the configuration refuses such names). So "localhost:2525" is port
+ *  2525, "TLS:mail.example.com:995" port 995, "TLS:mail.example.com:prof" the profile prof; a
+ *  port and a profile are "host+port:profile". A bare IPv6 literal takes no ":port" ("::1:25" is
+ *  an address): write "[::1]:25". A profile without TLS: is refused with a sentence naming
+ *  host+port, host:port and the URL form.
  *  SMTP: user and password must be empty (authentication is done by the security context).
  *  POP: user/password are sent with USER/PASS unless an authenticating driver was used, and
  *  only over TLS with a verified server certificate unless the option allow_plaintext is true.
@@ -249,6 +257,26 @@ UPOP_API int upop_connect(upop *h, int server, const char *connection, const cha
  *  messages may still be in the mailbox); -10 h is NULL, or server is neither UPOP_SMTP nor
  *  UPOP_POP; -18 memory. */
 UPOP_API int upop_disconnect(upop *h, int server);
+
+/** Noop (0.2): a keep-alive, NOOP on the open session of that server type (UPOP_SMTP or
+ *  UPOP_POP); nothing else changes. Servers close idle sessions (POP3 after 10 minutes at the
+ *  least, RFC 1939; SMTP after 5, RFC 5321): a NOOP now and then keeps one open. For SMTP the
+ *  reply is what upop_get_smtp_response reports next.
+ *  Returns: 0; -4 time-out or upop_cancel (the connection is closed); -8 not logged on to a
+ *  server of that type; -9 network, or a server that broke the protocol (the connection is
+ *  closed); -10 h is NULL, server is neither UPOP_SMTP nor UPOP_POP, or the server refused
+ *  NOOP (the sentence gives its reply, and the session stays open); -18 memory. */
+UPOP_API int upop_noop(upop *h, int server);
+
+/** Reset (0.2): RSET on the open session of that server type. POP: the messages deleted in
+ *  this session (upop_delete_mail) are no longer marked: they stay in the mailbox at LogoffMail
+ *  and keep their numbers. SMTP: ends a mail transaction the server may still hold (the
+ *  composed message and the session stay); the reply is what upop_get_smtp_response reports next.
+ *  Returns: 0; -4 time-out or upop_cancel (the connection is closed); -8 not logged on to a
+ *  server of that type; -9 network, or a server that broke the protocol (the connection is
+ *  closed); -10 h is NULL, server is neither UPOP_SMTP nor UPOP_POP, or the server refused
+ *  RSET (the sentence gives its reply, and the session stays open); -18 memory. */
+UPOP_API int upop_reset(upop *h, int server);
 
 /* ------------------------------------------------------------------ composing */
 
@@ -420,11 +448,25 @@ UPOP_API int upop_retrieve(upop *h, const int32_t *msg_nrs, size_t count, int fl
  *  Returns: 0; -4 time-out or upop_cancel; -7 no such message; -8 not logged on; -9 network;
  *  -10 h is NULL; -18 memory. */
 UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr);
+/** FindUIDL (0.2): the message number, in this POP session, of the message whose unique-id
+ *  (UIDL, RFC 1939 section 7) is uidl. Numbers change between sessions when messages are
+ *  deleted; unique-ids do not: keep the UIDL, look the number up in each session. The server's
+ *  UIDL listing is asked once per session and kept (a DELE drops its entry, RSET and a new
+ *  LogonMail ask again). *msg_nr is 0 unless the call returns 0. The listing must be
+ *  well-formed: every line "nr unique-id", each number once, each unique-id 1 to 70
+ *  characters 0x21..0x7E and unique; otherwise -11, whichever message is asked for.
+ *  Returns: 0; -2 uidl is NULL or empty, longer than 70 bytes, or has a character outside
+ *  0x21..0x7E; -4 time-out or upop_cancel (the connection is closed); -7 no message with that
+ *  unique-id is in the mailbox (or it was deleted in this session); -8 not logged on; -9
+ *  network, or a server that broke the protocol; -10 h or msg_nr is NULL; -11 the server
+ *  refused UIDL (it does not support unique-ids), or its listing is malformed (the sentence
+ *  names the first faulty line) or over 64 MiB; -18 memory. */
+UPOP_API int upop_find_uidl(upop *h, const char *uidl, int32_t *msg_nr);
 
 /* ------------------------------------------------------------------ diagnostics */
 
 /** GetSMTPResponse: the last reply of the last SMTP exchange (LogonSMTP, LogoffSMTP, Send,
- *  SendMail): code and text, 0 and "" when there was none. After a failed Send it is that
+ *  SendMail, upop_noop, upop_reset): code and text, 0 and "" when there was none. After a failed Send it is that
  *  Send's last reply (for refused recipients the first refusal), never an earlier exchange's.
  *  The lines of a multi-line reply are joined by '\n'; other control characters the server sent
  *  are removed. reply_code may be NULL.
@@ -461,6 +503,7 @@ UPOP_API int upop_get_recipient_details(upop *h, char *to, size_t to_cap, char *
  *                     UPOPMAIL_CONFIG environment variable, which is ignored in set-uid and
  *                     set-gid programs): {"default": P, "profiles":
  *                     {"name": P, ...}}, each P a JSON object of TLS options
+ *                     (a name is never digits alone: "host:995" is a port)
  *                     ({"verify_server": "yes", "client_key_password": "..."}) or the
  *                     UPOPMAIL component's option string ("verify_server=yes,
  *                     ca_certificate=ca.pem").

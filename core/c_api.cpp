@@ -434,6 +434,26 @@ UPOP_API int upop_delete_mail(upop *h, int32_t msg_nr)
     return call(h, __func__, [&](upopmail::Component &c) { return c.delete_mail(msg_nr), UPOP_OK; });
 }
 
+UPOP_API int upop_find_uidl(upop *h, const char *uidl, int32_t *msg_nr)
+{
+    return call(h, __func__, [&](upopmail::Component &c) {
+        if (!msg_nr) throw upopmail::Error(UPOP_E_MISC, "upop_find_uidl: msg_nr is NULL (where the number is written)");
+        *msg_nr = 0;
+        *msg_nr = c.find_uidl(str(uidl));
+        return UPOP_OK;
+    });
+}
+
+UPOP_API int upop_noop(upop *h, int server)
+{
+    return call(h, __func__, [&](upopmail::Component &c) { return c.noop(server), UPOP_OK; });
+}
+
+UPOP_API int upop_reset(upop *h, int server)
+{
+    return call(h, __func__, [&](upopmail::Component &c) { return c.reset(server), UPOP_OK; });
+}
+
 UPOP_API int upop_get_smtp_response(upop *h, int32_t *reply_code, char *reply_message, size_t cap)
 {
     return call(h, __func__, [&](upopmail::Component &c) {
@@ -539,7 +559,7 @@ UPOP_API const char *upop_strerror(int status)
                "SIZE); SetSecurity, GetSecurity: memory allocation failed";
     case UPOP_E_UNSUPPORTED:
         return "logon: the server does not support what a mandatory security driver needs; GetMail, GetRawMail, "
-               "DeleteMail, Retrieve: no such message number";
+               "DeleteMail, Retrieve: no such message number; FindUIDL: no message with that unique-id";
     case UPOP_E_SECURITY:
         return "logon: the security context could not be established (TLS, authentication or a protocol error); "
                "other session operations: not logged on";

@@ -251,6 +251,45 @@ void Component::disconnect(int server)
         throw Error(UPOP_E_NETWORK, "the SMTP server " + peer + " did not confirm QUIT: " + why + "; the connection is closed");
 }
 
+proto::SmtpSession &Component::smtp_session(const char *op)
+{
+    if (!smtp_open()) {
+        end_smtp_lifetime();
+        throw Error(UPOP_E_SECURITY, std::string(op) + ": not logged on to an SMTP server (call upop_connect with UPOP_SMTP first)");
+    }
+    return *smtp_;
+}
+
+void Component::simple_command(int server, const char *verb, const char *op)
+{
+    if (server != UPOP_SMTP && server != UPOP_POP)
+        throw Error(UPOP_E_MISC, std::string(op) + ": the server type must be UPOP_SMTP (1) or UPOP_POP (2)");
+    proto::Session &s = server == UPOP_POP ? static_cast<proto::Session &>(pop_session(op))
+                                           : static_cast<proto::Session &>(smtp_session(op));
+    try {
+        if (server == UPOP_SMTP) smtp_->forget_last_reply();
+        proto::Reply r = s.command(verb);
+        if (server == UPOP_SMTP) note_smtp_reply();
+        if (r.code != (server == UPOP_POP ? 1 : 250))
+            throw Error(UPOP_E_MISC, std::string(op) + ": the server " + s.wire().peer() + " refused " + verb + ": " +
+                                         s.describe(r));
+    } catch (...) {
+        if (server == UPOP_SMTP) note_smtp_reply();
+        if (server == UPOP_SMTP && !smtp_open()) end_smtp_lifetime(); // the connection is gone
+        if (server == UPOP_POP && !pop_open()) end_pop_lifetime();    // (c_api reports a protocol error as -9)
+        throw;
+    }
+}
+
+void Component::noop(int server) { simple_command(server, "NOOP", "upop_noop"); }
+
+void Component::reset(int server)
+{
+    // RSET on POP undoes this session's deletions: the UIDL listing is asked again
+    if (server == UPOP_POP) uidl_index_.reset();
+    simple_command(server, "RSET", "upop_reset");
+}
+
 // ------------------------------------------------------------------ composing
 
 void Component::set_list(std::vector<mime::Address> mime::Message::*field, const std::string &list)

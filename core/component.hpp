@@ -3,7 +3,9 @@
 // turned into statuses by c_api.cpp.
 #pragma once
 #include <memory>
+#include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "mime/message.hpp"
@@ -29,6 +31,10 @@ public:
     // sessions
     void connect(int server, const std::string &connection, const std::string &user, const std::string &password);
     void disconnect(int server);
+    // upop_noop / upop_reset: NOOP / RSET on the open session of that server type (RSET on POP
+    // undoes this session's deletions).
+    void noop(int server);
+    void reset(int server);
 
     // composing
     void set_list(std::vector<mime::Address> mime::Message::*field, const std::string &list);
@@ -50,6 +56,9 @@ public:
     int list_mail(std::string &out);
     void get_raw_mail(int32_t n, int64_t mail_size, std::string &out);
     void delete_mail(int32_t n);
+    // upop_find_uidl: this session's message number of a unique-id; Error(-7) when it is not in
+    // the mailbox. The UIDL listing is asked once per session and kept until RSET.
+    int32_t find_uidl(const std::string &uidl);
     // upop_retrieve: streams messages nrs[0..count) (nrs NULL: every message of one LIST) to fn,
     // RETR or (headers) TOP n 0, pipelined; returns 0 or throws (the statuses of its declaration).
     int retrieve(const int32_t *nrs, size_t count, bool headers, upop_chunk_fn fn, void *user);
@@ -81,6 +90,9 @@ private:
     void disconnect_pop();
     void end_pop_lifetime() noexcept;
     proto::Pop3Session &pop_session(const char *op);
+    proto::SmtpSession &smtp_session(const char *op);
+    // NOOP or RSET (verb) on the session of that server type.
+    void simple_command(int server, const char *verb, const char *op);
     void check_msg_nr(int32_t n);
     void end_smtp_lifetime() noexcept;
     void note_smtp_reply();
@@ -92,6 +104,9 @@ private:
     security::Context smtp_ctx_{UPOP_SMTP}, pop_ctx_{UPOP_POP};
     std::unique_ptr<proto::SmtpSession> smtp_;
     std::unique_ptr<proto::Pop3Session> pop_;
+    // find_uidl's index of this POP session's UIDL listing (unique-id -> number); reset with the
+    // session and by RSET, an entry dropped by its DELE.
+    std::optional<std::unordered_map<std::string, int32_t>> uidl_index_;
 
     int timeout_ms_ = 60000;
     uint64_t low_speed_bytes_ = 1024;

@@ -33,6 +33,7 @@ void Component::end_pop_lifetime() noexcept
         pop_->wire().close(); // no QUIT: deletions are not committed when the connection is lost
     }
     pop_.reset();
+    uidl_index_.reset();
     if (pop_ctx_.state() == security::Context::State::Locked) pop_ctx_.mark_used();
 }
 
@@ -43,6 +44,7 @@ void Component::connect_pop(const std::string &connection, const std::string &us
         if (v->find_first_of(std::string("\r\n\0", 3)) != std::string::npos)
             throw Error(UPOP_E_PARAM, "the user name or password contains a line break or NUL byte");
     pop_.reset();
+    uidl_index_.reset();
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_POP);
     auto config = tls_cache_.config(config_path_, UPOP_POP);
     const net::TlsProfile &profile = config->profile(ep.profile);
@@ -91,6 +93,7 @@ void Component::disconnect_pop()
     std::string why = pop_->quit(); // QUIT commits the deletions
     std::string peer = pop_->wire().peer();
     pop_.reset();
+    uidl_index_.reset();
     pop_ctx_.mark_used();
     if (!why.empty())
         throw Error(UPOP_E_NETWORK, "the POP3 server " + peer + " did not confirm QUIT: " + why +
@@ -116,7 +119,7 @@ int Component::list_mail(std::string &out)
         // "+OK count octets"
         long count = std::strtol(stat.text().c_str(), nullptr, 10);
         if (count < 0 || count > 1000000) throw Error(UPOP_E_RETRIEVAL, "the server reported an impossible message count");
-        std::map<long, std::string> sizes, uidls;
+        std::map<long, std::string> sizes;
         // Message numbers come from LIST: after a DELE in this session they have gaps, and STAT
         // counts only the messages left.
         const long max_nr = 10000000;
@@ -133,7 +136,9 @@ int Component::list_mail(std::string &out)
             return true;
         };
         bool listed = scan("LIST", sizes);
-        scan("UIDL", uidls);
+        // UIDL is optional too; ListMail shows the well-formed entries (upop_find_uidl is strict)
+        std::map<int32_t, std::string> uidls;
+        if (auto u = s.uidl_listing()) uidls = std::move(u->by_nr);
         std::vector<long> numbers; // without LIST: 1..count, one entry per message actually asked
         if (listed)
             for (auto &kv : sizes) numbers.push_back(kv.first);
@@ -186,7 +191,8 @@ int Component::list_mail(std::string &out)
                 items.push_back("PRIORITY=" + std::to_string(mime::header_priority(h)));
                 auto size = sizes.find(n);
                 items.push_back("SIZE=" + (size == sizes.end() ? std::string() : size->second));
-                if (uidls.count(n)) items.push_back("UIDL=" + uidls[n]);
+                if (auto u = n <= INT32_MAX ? uidls.find(static_cast<int32_t>(n)) : uidls.end(); u != uidls.end())
+                    items.push_back("UIDL=" + u->second);
             }
         }
         out = mime::join_list(items);
@@ -386,10 +392,54 @@ void Component::delete_mail(int32_t n)
         if (r.code != 1)
             throw Error(UPOP_E_UNSUPPORTED, "the server refused to delete message " + std::to_string(n) + ": -ERR " +
                                                 upopmail::printable(r.text()));
+        if (uidl_index_) std::erase_if(*uidl_index_, [n](const auto &kv) { return kv.second == n; });
     } catch (...) {
         if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
         throw;                                // (c_api reports a protocol error as -9)
     }
+}
+
+int32_t Component::find_uidl(const std::string &uidl)
+{
+    auto &s = pop_session("upop_find_uidl");
+    if (uidl.empty()) throw Error(UPOP_E_PARAM, "upop_find_uidl: the unique-id is empty");
+    if (uidl.size() > 70) throw Error(UPOP_E_PARAM, "upop_find_uidl: a unique-id has at most 70 characters (RFC 1939), this one has " + std::to_string(uidl.size()));
+    for (unsigned char c : uidl)
+        if (c < 0x21 || c > 0x7E)
+            throw Error(UPOP_E_PARAM, "upop_find_uidl: the unique-id " + quote(uidl) +
+                                          " has a blank, control or non-ASCII character (RFC 1939 allows 0x21 to 0x7E)");
+    try {
+        if (!uidl_index_) {
+            std::string refusal;
+            auto listing = s.uidl_listing(&refusal);
+            if (!listing)
+                throw Error(UPOP_E_RETRIEVAL, "upop_find_uidl: the server " + s.wire().peer() +
+                                                  " refused UIDL (it may not support unique-ids): -ERR " +
+                                                  upopmail::printable(refusal));
+            if (listing->faults)
+                throw Error(UPOP_E_RETRIEVAL, "upop_find_uidl: the server's UIDL listing is malformed: " +
+                                                  listing->problem +
+                                                  (listing->faults > 1 ? " (" + std::to_string(listing->faults) +
+                                                                             " malformed lines)"
+                                                                       : ""));
+            std::unordered_map<std::string, int32_t> index;
+            index.reserve(listing->by_nr.size());
+            for (auto &[n, id] : listing->by_nr)
+                if (auto [it, fresh] = index.emplace(id, n); !fresh)
+                    throw Error(UPOP_E_RETRIEVAL, "upop_find_uidl: the server's UIDL listing is malformed: messages " +
+                                                      std::to_string(it->second) + " and " + std::to_string(n) +
+                                                      " have the same unique-id " + quote(id));
+            uidl_index_ = std::move(index);
+        }
+    } catch (...) {
+        if (!pop_open()) end_pop_lifetime(); // the connection is gone: so is the lifetime
+        throw;
+    }
+    auto it = uidl_index_->find(uidl);
+    if (it == uidl_index_->end())
+        throw Error(UPOP_E_UNSUPPORTED, "upop_find_uidl: no message with the unique-id " + quote(uidl) +
+                                            " is in the mailbox (or it was deleted in this session)");
+    return it->second;
 }
 
 } // namespace upopmail

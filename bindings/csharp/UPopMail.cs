@@ -93,6 +93,9 @@ namespace Upopmail
     /// <summary>Callback for transfer progress in bytes (total 0 when unknown); return false to cancel.</summary>
     public delegate bool ProgressHandler(long done, long total);
 
+    /// <summary>The session Noop and Reset act on.</summary>
+    public enum MailServer { Smtp = 1, Pop = 2 }
+
     /// <summary>One upopmail component instance: an SMTP session, a POP3 session, a security context for
     /// each and the message being composed. Not for use by two threads at once (Cancel excepted).</summary>
     public sealed class UPopMail : IDisposable
@@ -106,6 +109,7 @@ namespace Upopmail
         Native.TraceFn traceFn;      // kept alive while the library holds the pointer
         Native.ProgressFn progressFn;
         Exception callbackError;
+        const int RetrieveHeaders = 1;
 
         static readonly string[] Names = {
             "OK", "E_INIT", "E_PARAM", "E_ACTIVE", "E_TIMEOUT", "E_ENTRY", "E_SIZE", "E_UNSUPPORTED",
@@ -324,6 +328,19 @@ namespace Upopmail
         /// <summary>LogoffMail: QUIT, which commits the deletions.</summary>
         public void LogoffPop() { Check("LogoffPop", Native.upop_disconnect(H, Pop)); }
 
+        /// <summary>upop_noop: a keep-alive NOOP on the open session of that server.</summary>
+        public void Noop(MailServer server)
+        {
+            Check("Noop", Native.upop_noop(H, (int)server), server == MailServer.Smtp);
+        }
+
+        /// <summary>upop_reset: RSET on the open session of that server. POP: the messages deleted in
+        /// this session stay in the mailbox (with their numbers); SMTP: ends a pending transaction.</summary>
+        public void Reset(MailServer server)
+        {
+            Check("Reset", Native.upop_reset(H, (int)server), server == MailServer.Smtp);
+        }
+
         // -------------------------------------------------------------- composing
 
         public void SetTo(params string[] addresses) { Check("SetTo", Native.upop_set_to_list(H, Utf8(Join(addresses)))); }
@@ -450,6 +467,67 @@ namespace Upopmail
         /// <summary>DeleteMail: the server removes the message at LogoffPop.</summary>
         public void DeleteMail(int number) { Check("DeleteMail", Native.upop_delete_mail(H, number)); }
 
+        /// <summary>upop_retrieve: the messages (numbers in the order wanted, a number may repeat; null:
+        /// every message of the mailbox) as stored on the server, each a byte[] of its true length (NUL
+        /// bytes kept, CRLF line ends, un-stuffed), in the order handed out. headersOnly: TOP n 0.
+        /// Pipelined when the server offers it. A message the server refuses is left out and, once the
+        /// others are in, the call throws (-7 or -11) naming it.</summary>
+        public List<KeyValuePair<int, byte[]>> Retrieve(IEnumerable<int> numbers = null, bool headersOnly = false)
+        {
+            IntPtr hh = H;
+            int[] nums = numbers == null ? null : new List<int>(numbers).ToArray();
+            var got = new List<KeyValuePair<int, byte[]>>();
+            if (nums != null && nums.Length == 0) return got;
+            var current = new MemoryStream();
+            Native.ChunkFn fn = (user, nr, data, len, end) => {
+                try {
+                    int n = checked((int)(ulong)len);
+                    if (n > 0) {
+                        var b = new byte[n];
+                        Marshal.Copy(data, b, 0, n);
+                        current.Write(b, 0, n);
+                    }
+                    if (end != 0) {
+                        got.Add(new KeyValuePair<int, byte[]>(nr, current.ToArray()));
+                        current = new MemoryStream();
+                    }
+                    return 0;
+                } catch (Exception e) {
+                    if (callbackError == null) callbackError = e;
+                    return 1;
+                }
+            };
+            int rc = Native.upop_retrieve(hh, nums, (UIntPtr)(nums == null ? 0 : nums.Length),
+                                          headersOnly ? RetrieveHeaders : 0, fn, IntPtr.Zero);
+            GC.KeepAlive(fn);
+            Check("Retrieve", rc);
+            return got;
+        }
+
+        /// <summary>One message as stored on the server, every byte of it (NUL bytes too): Retrieve of
+        /// that number.</summary>
+        public byte[] Fetch(int number)
+        {
+            var all = Retrieve(new[] { number });
+            return all.Count == 1 ? all[0].Value : new byte[0];
+        }
+
+        /// <summary>upop_find_uidl: this session's number of the message with that unique-id (UIDL,
+        /// stable across sessions); -7 when it is not in the mailbox, -11 when the server has no UIDL
+        /// or its listing is malformed.</summary>
+        public int FindUidl(string uidl)
+        {
+            int nr;
+            Check("FindUidl", Native.upop_find_uidl(H, Utf8(uidl), out nr));
+            return nr;
+        }
+
+        /// <summary>Fetch of the message with that unique-id.</summary>
+        public byte[] GetByUidl(string uidl) { return Fetch(FindUidl(uidl)); }
+
+        /// <summary>DeleteMail of the message with that unique-id.</summary>
+        public void DeleteByUidl(string uidl) { DeleteMail(FindUidl(uidl)); }
+
         // -------------------------------------------------------------- diagnostics
 
         void SmtpResponse(out int code, out string text)
@@ -558,6 +636,8 @@ namespace Upopmail
             public delegate void TraceFn(IntPtr user, int server, byte direction, IntPtr line);
             [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
             public delegate int ProgressFn(IntPtr user, long done, long total);
+            [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
+            public delegate int ChunkFn(IntPtr user, int msgNr, IntPtr data, UIntPtr len, int endOfMessage);
 
             [DllImport(Lib)] public static extern int upop_create(out IntPtr h);
             [DllImport(Lib)] public static extern void upop_destroy(IntPtr h);
@@ -595,6 +675,11 @@ namespace Upopmail
             [DllImport(Lib)] public static extern int upop_get_raw_mail(IntPtr h, int n, long mailSize, byte[] buf, UIntPtr cap);
             [DllImport(Lib)] public static extern int upop_get_raw_mail_x(IntPtr h, byte[] buf, UIntPtr cap);
             [DllImport(Lib)] public static extern int upop_delete_mail(IntPtr h, int n);
+            [DllImport(Lib)] public static extern int upop_retrieve(IntPtr h, int[] nrs, UIntPtr count, int flags, ChunkFn fn,
+                                                                    IntPtr user);
+            [DllImport(Lib)] public static extern int upop_find_uidl(IntPtr h, byte[] uidl, out int nr);
+            [DllImport(Lib)] public static extern int upop_noop(IntPtr h, int server);
+            [DllImport(Lib)] public static extern int upop_reset(IntPtr h, int server);
             [DllImport(Lib)] public static extern int upop_get_smtp_response(IntPtr h, out int code, byte[] buf, UIntPtr cap);
             [DllImport(Lib)] public static extern int upop_get_recipient_details(IntPtr h, byte[] to, UIntPtr toCap, byte[] cc,
                                                                                  UIntPtr ccCap, byte[] bcc, UIntPtr bccCap);

@@ -2,6 +2,8 @@
 
 #include <iconv.h>
 
+#include <algorithm>
+#include <cctype>
 #include <cerrno>
 #include <cstring>
 
@@ -42,6 +44,16 @@ const Charset kCharsets[] = {
     {"GB2312", "GBK", "gb2312|gb_2312|gb_2312-80|csgb2312|euc-cn|euccn|x-euc-cn|chinese"},
     {"BIG5", "BIG5", "big5|big-5|cn-big5|x-x-big5|csbig5|big5-tw"},
 };
+
+// A name that iconv may be asked for: letters, digits and - _ . : + ( ), at most 64 (never "/",
+// which starts iconv's suffixes such as //TRANSLIT or //IGNORE).
+bool plain_name(std::string_view n)
+{
+    if (n.empty() || n.size() > 64) return false;
+    for (unsigned char c : n)
+        if (!std::isalnum(c) && !std::strchr("-_.:+()", c)) return false;
+    return true;
+}
 
 std::string normalise(std::string_view name)
 {
@@ -110,14 +122,20 @@ struct Iconv {
     Iconv &operator=(const Iconv &) = delete;
 };
 
-std::string convert(std::string_view bytes, const Charset &cs)
+// No charset turns one byte into more than a few characters; beyond this the output is refused.
+constexpr size_t kMaxExpansion = 16;
+
+// bytes in the iconv charset from (shown as name) to UTF-8.
+std::string convert(std::string_view bytes, const char *from, const std::string &name)
 {
-    Iconv conv(cs.iconv);
+    Iconv conv(from);
     if (conv.cd == reinterpret_cast<iconv_t>(-1))
-        throw Error(UPOP_E_CHARSET, std::string("the character set ") + cs.canonical +
-                                        " is not available in this system's iconv (" + std::strerror(errno) + ")");
+        throw Error(UPOP_E_CHARSET, "the character set '" + name + "' is not supported: this system's iconv does "
+                                        "not know it (" + std::strerror(errno) +
+                                        "); GetRawMail returns the message unconverted");
     std::string out;
-    out.reserve(bytes.size() * 2 + 16);
+    const size_t max_out = bytes.size() * kMaxExpansion + 64;
+    out.reserve(std::min<size_t>(bytes.size() * 2 + 16, max_out));
     char buf[4096];
     char *in = const_cast<char *>(bytes.data());
     size_t in_left = bytes.size();
@@ -125,16 +143,28 @@ std::string convert(std::string_view bytes, const Charset &cs)
     for (;;) {
         char *o = buf;
         size_t o_left = sizeof buf;
+        const size_t in_before = in_left;
+        errno = 0;
         size_t r = flushing ? iconv(conv.cd, nullptr, nullptr, &o, &o_left) : iconv(conv.cd, &in, &in_left, &o, &o_left);
         int err = errno;
-        out.append(buf, static_cast<size_t>(o - buf));
+        const size_t produced = static_cast<size_t>(o - buf);
+        if (out.size() + produced > max_out)
+            throw Error(UPOP_E_RETRIEVAL, "the text in '" + name + "' converts to more than " +
+                                              std::to_string(kMaxExpansion) + " times its size; refused");
+        out.append(buf, produced);
         if (r != static_cast<size_t>(-1)) {
             if (flushing) break;
             flushing = true; // the input is consumed: return a stateful encoding to its initial state
             continue;
         }
-        if (err == E2BIG) continue;
-        // EILSEQ (invalid) or EINVAL (incomplete at the end): one U+FFFD per byte skipped
+        if (err == E2BIG) {
+            if (produced == 0 && in_left == in_before) // no progress: an iconv that would loop forever
+                throw Error(UPOP_E_RETRIEVAL, "iconv made no progress converting from '" + name + "'");
+            continue;
+        }
+        if (flushing) break; // the shift back failed: the text is complete anyway
+        // EILSEQ (invalid), EINVAL (incomplete at the end) or anything else: one U+FFFD per byte
+        // skipped, then on with the next byte
         out += kReplacement;
         if (in_left == 0) break;
         ++in, --in_left;
@@ -145,10 +175,31 @@ std::string convert(std::string_view bytes, const Charset &cs)
 
 } // namespace
 
+namespace {
+// The name to ask iconv for (upper case), nullopt when it is not a plain charset name.
+std::optional<std::string> iconv_name(std::string_view name)
+{
+    std::string n = normalise(name);
+    if (!plain_name(n)) return std::nullopt;
+    for (auto &c : n) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+    return n;
+}
+
+// The upper-case name of a charset outside the list that iconv knows, else nullopt.
+std::optional<std::string> iconv_charset(std::string_view name)
+{
+    auto n = iconv_name(name);
+    if (!n) return std::nullopt;
+    Iconv probe(n->c_str());
+    if (probe.cd == reinterpret_cast<iconv_t>(-1)) return std::nullopt;
+    return n;
+}
+} // namespace
+
 std::optional<std::string> canonical_charset(std::string_view name)
 {
     if (auto *c = find(name)) return std::string(c->canonical);
-    return std::nullopt;
+    return iconv_charset(name);
 }
 
 bool is_valid_utf8(std::string_view bytes)
@@ -185,16 +236,17 @@ std::string to_utf8(std::string_view bytes, std::string_view charset)
         std::string shown;
         for (char c : trim(charset).substr(0, 64))
             shown += (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) ? '?' : c;
+        // beyond the list: whatever iconv knows by that name (-17 when it does not)
+        if (auto n = iconv_name(charset)) return convert(bytes, n->c_str(), shown);
         throw Error(UPOP_E_CHARSET, "the character set '" + shown +
-                                        "' is not supported (only UTF-8, US-ASCII, ISO-8859-1/-2/-4/-5/-7, "
-                                        "Windows-1250/-1251/-1252/-1253/-1255/-1256, ISO-2022-JP, EUC-KR, "
-                                        "KSC5601-1992, GB2312 and BIG5); GetRawMail returns the message unconverted");
+                                        "' is not supported (not a charset name iconv could know); GetRawMail "
+                                        "returns the message unconverted");
     }
     std::string_view canon = cs->canonical;
     // US-ASCII text with 8-bit bytes is mislabelled; when those bytes are well-formed UTF-8 (its
     // superset) they are kept, anything else becomes U+FFFD.
     if (canon == "UTF-8" || canon == "US-ASCII") return sanitize_utf8(bytes);
-    return convert(bytes, *cs);
+    return convert(bytes, cs->iconv, cs->canonical);
 }
 
 } // namespace upopmail::mime

@@ -191,6 +191,22 @@ struct Parser {
             has_port = true;
             tail = colon == std::string_view::npos ? std::string_view() : tail.substr(colon);
         }
+        if (!tail.empty() && tail.front() == ':') {
+            // host:port, the form of every other tool: digits alone after the ':' are a port
+            // (a TLS profile name is never digits alone: TlsConfig refuses such names)
+            std::string_view after = tail.substr(1);
+            size_t digits = after.find_first_not_of("0123456789");
+            if (!after.empty() && digits == std::string_view::npos) {
+                if (has_port)
+                    fail("the port is given twice (" + quote(port) + " after '+' and " + quote(after) +
+                         " after ':')");
+                port = after, has_port = true;
+                tail = std::string_view();
+            } else if (digits > 0 && digits != std::string_view::npos && after[digits] == ':') {
+                fail("a port and a TLS profile are written host+port:profile (TLS:" + std::string(host) + "+" +
+                     std::string(after.substr(0, digits)) + ":" + std::string(after.substr(digits + 1)) + ")");
+            }
+        }
         if (!tail.empty()) {
             if (tail.front() != ':') fail("unexpected " + quote(tail) + " after the host name");
             profile = tail.substr(1);
@@ -198,7 +214,9 @@ struct Parser {
         }
         if (has_profile && !e.tls) {
             if (!connector && !has_port) check_connector_word(host);
-            fail("a TLS profile (" + quote(profile) + ") is only allowed with the TLS: connector");
+            fail("a TLS profile (" + quote(profile) + ") is only allowed with the TLS: connector; for a port "
+                 "write host+port, host:port (digits only) or " + std::string(server == UPOP_SMTP ? "smtp" : "pop3") +
+                 "://host:port");
         }
         if (has_profile) check_profile(profile);
         e.host = std::string(host);

@@ -21,6 +21,10 @@ struct Endpoint {
 //                                      ("TLS:[::1]+995:p") or bare ("::1", "fe80::1+25") —
 //                                      a bare literal is never split into host:profile when
 //                                      the whole text is an IPv6 address
+//   {TCP:|TLS:}host:port  [v6]:port    digits alone after the ':' are a port (a profile name is
+//                                      never digits alone: TlsConfig refuses them), so
+//                                      "localhost:2525" and "TLS:[::1]:995"; a bare IPv6 literal
+//                                      takes no ":port" (it would be part of the address)
 //   smtp://host[:port]  smtps://...  pop3://...  pop3s://...   (scheme case-insensitive,
 //                                      IPv6 in brackets, an optional final '/'); an SMTP URL
 //                                      for server POP (or the reverse) is an error

@@ -326,6 +326,10 @@ void check_profile_name(const std::string &name, const std::string &origin)
         throw Error(UPOP_E_NETWORK, "in " + origin + ": the profile name " + quote(name) +
                                         " cannot be used in a connection string "
                                         "(empty, or a blank, ':' or control character)");
+    if (name.find_first_not_of("0123456789") == std::string::npos)
+        throw Error(UPOP_E_NETWORK, "in " + origin + ": the profile name " + quote(name) +
+                                        " is digits alone, which a connection string reads as a port "
+                                        "(host:port); give the profile a name with a letter");
 }
 
 } // namespace

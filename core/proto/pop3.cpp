@@ -2,6 +2,7 @@
 
 #include "error.hpp"
 #include "mime/list.hpp"
+#include "printable.hpp"
 #include "proto/dotstuff.hpp"
 #include "proto/multiline.hpp"
 #include "upopmail.h"
@@ -104,6 +105,41 @@ void Pop3Session::read_multiline(const std::function<void(std::string_view)> &li
         }
         line(unstuff_line(l));
     }
+}
+
+std::optional<UidlListing> Pop3Session::uidl_listing(std::string *refusal)
+{
+    Reply r = command("UIDL");
+    if (r.code != 1) {
+        if (refusal) *refusal = r.text();
+        return std::nullopt;
+    }
+    UidlListing out;
+    size_t line_nr = 0;
+    read_multiline([&](std::string_view l) {
+        ++line_nr;
+        auto fault = [&](const std::string &what) {
+            if (out.faults++ == 0)
+                out.problem = "line " + std::to_string(line_nr) + " (" + quote(l.substr(0, 100)) + ") " + what;
+        };
+        while (!l.empty() && (l.back() == ' ' || l.back() == '\t')) l.remove_suffix(1);
+        size_t sp = l.find(' ');
+        std::string_view nr = l.substr(0, sp);
+        if (nr.empty() || nr.size() > 10 || nr.find_first_not_of("0123456789") != std::string_view::npos)
+            return fault("does not start with a message number");
+        uint64_t n = 0;
+        for (char c : nr) n = n * 10 + static_cast<unsigned>(c - '0');
+        if (n < 1 || n > INT32_MAX) return fault("has a message number out of range");
+        if (sp == std::string_view::npos || sp + 1 == l.size()) return fault("has no unique-id");
+        std::string_view uid = l.substr(sp + 1);
+        if (uid.size() > 70) return fault("has a unique-id longer than 70 characters (RFC 1939)");
+        for (unsigned char c : uid)
+            if (c < 0x21 || c > 0x7E) return fault("has a unique-id with a blank, control or non-ASCII character");
+        if (out.by_nr.size() >= 1000000) return fault("is beyond 1000000 entries");
+        if (!out.by_nr.emplace(static_cast<int32_t>(n), std::string(uid)).second)
+            return fault("repeats message number " + std::to_string(n));
+    }, 64ull * 1024 * 1024);
+    return out;
 }
 
 void Pop3Session::stream_multiline(const std::function<void(std::string_view)> &chunk, uint64_t max_bytes)

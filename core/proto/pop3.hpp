@@ -3,12 +3,21 @@
 #pragma once
 #include <cstdint>
 #include <functional>
+#include <map>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "proto/session.hpp"
 
 namespace upopmail::proto {
+
+// The UIDL listing (RFC 1939 section 7): message number -> unique-id, for the well-formed lines.
+struct UidlListing {
+    std::map<int32_t, std::string> by_nr;
+    std::string problem; // "" when every line was well-formed, else the first fault (for a sentence)
+    size_t faults = 0;   // how many lines were not
+};
 
 // Bound on one multi-line response (a whole message through RETR).
 constexpr uint64_t kMaxMessageBytes = 256ull * 1024 * 1024;
@@ -41,6 +50,12 @@ public:
     // follow the low-speed rule of bulk transfers.
     void stream_multiline(const std::function<void(std::string_view)> &chunk,
                           uint64_t max_bytes = kMaxMessageBytes);
+    // Sends UIDL and reads the whole listing: nullopt when the server refuses it (-ERR: no UIDL;
+    // *refusal then holds its text). A line is well-formed when it is "nr SP unique-id" with nr
+    // 1..2147483647 not seen before and the unique-id 1 to 70 characters 0x21..0x7E; the others
+    // are counted in faults (problem names the first) and left out. At most 1000000 entries and
+    // 64 MiB (-11 beyond).
+    std::optional<UidlListing> uidl_listing(std::string *refusal = nullptr);
     // Sends the commands in one write when the server offers PIPELINING, else one by one; returns
     // the replies in order (used for commands whose replies are single lines).
     bool pipelining() const { return has_capability("PIPELINING"); }

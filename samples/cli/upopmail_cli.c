@@ -98,9 +98,10 @@ static const char *send_help =
     "\n";
 
 static const char *list_help =
-    "usage: upopmail list [OPTIONS] [--json]\n"
+    "usage: upopmail list [OPTIONS] [--uidl] [--json]\n"
     "\n"
     "Lists the messages of a POP3 mailbox: ID, size, date, sender and subject, one line each.\n"
+    "  --uidl                 add the UIDL column (the id that stays the same across sessions)\n"
     "  --json                 print a JSON array of objects (NMB, ID, FROM, SUBJECT, DATE,\n"
     "                         PRIORITY, SIZE, UIDL) instead\n"
     "Example: upopmail list -s pop3s://mail.example.org -u me\n"
@@ -108,10 +109,12 @@ static const char *list_help =
 
 static const char *get_help =
     "usage: upopmail get [OPTIONS] ID|UIDL\n"
+    "       upopmail get --uidl [OPTIONS] UIDL\n"
     "       upopmail get --all [--headers] [--delete] -o DIR\n"
     "\n"
-    "Fetches a message by its number or its UIDL (as `upopmail list --json` shows them; numbers\n"
+    "Fetches a message by its number or its UIDL (as `upopmail list` shows them; numbers\n"
     "change when other sessions delete messages, a UIDL does not).\n"
+    "  --uidl                 the argument is a UIDL even when it is digits alone\n"
     "  --all                  every message of the mailbox, as stored on the server, each into\n"
     "                         DIR/ID.eml (never overwriting a file); streamed and pipelined, so\n"
     "                         memory does not grow with the message sizes\n"
@@ -126,10 +129,11 @@ static const char *get_help =
     "\n";
 
 static const char *delete_help =
-    "usage: upopmail delete [OPTIONS] ID|UIDL...\n"
+    "usage: upopmail delete [OPTIONS] [--uidl] ID|UIDL...\n"
     "\n"
     "Deletes the messages (numbers or UIDLs as `upopmail list` shows them). The server removes them when the\n"
     "session ends normally; if the connection breaks first, they are kept.\n"
+    "  --uidl                 every argument is a UIDL, even one of digits alone\n"
     "\n";
 
 static const char *drivers_help =
@@ -295,7 +299,7 @@ typedef struct opts {
     const char *command;
     const char *server, *user, *password_file, *password_env, *token_file, *ca, *config;
     const char *timeout;
-    int allow_plaintext, trace, progress /* -1 auto */, quiet, json, raw, del, all, headers;
+    int allow_plaintext, trace, progress /* -1 auto */, quiet, json, raw, del, all, headers, uidl;
     driver_opt drivers[MAX_DRIVERS];
     int n_drivers;
     /* send */
@@ -385,6 +389,7 @@ static int parse(int argc, char **argv, opts *o)
         if (FLAG("--delete")) { o->del = 1; continue; }
         if (FLAG("--all")) { o->all = 1; continue; }
         if (FLAG("--headers")) { o->headers = 1; continue; }
+        if (FLAG("--uidl")) { o->uidl = 1; continue; }
         if (FLAG("--ignore-rcpt-errors")) { o->ignore_rcpt = 1; continue; }
         if (FLAG("--password")) {
             errorf("--password is not accepted: the command line is visible to other users. Use "
@@ -833,12 +838,20 @@ static int pop_logon(session *s)
     return rc == UPOP_OK ? 0 : fail(s, "logon", rc);
 }
 
+/* One line of the table: with_uidl adds the UIDL column after the ID. */
+static void print_row(int with_uidl, const char *id, const char *uidl, const char *size, const char *date,
+                      const char *from, const char *subject)
+{
+    if (with_uidl) printf("%6s %-24s %9s  %-31.31s  %-30.30s  %s\n", id, uidl, size, date, from, subject);
+    else printf("%6s %9s  %-31.31s  %-30.30s  %s\n", id, size, date, from, subject);
+}
+
 /* ListMail's GOLD list as an array of messages, each item "Name=Value". */
-static void print_list(const char *list, int json)
+static void print_list(const char *list, int json, int with_uidl)
 {
     const char *p = list;
     int first_msg = 1, first_item = 1;
-    char id[32] = "", size[32] = "", date[128] = "", from[256] = "", subject[512] = "";
+    char id[32] = "", uidl[96] = "", size[32] = "", date[128] = "", from[256] = "", subject[512] = "";
     if (json) printf("[");
     while (*p) {
         const char *e = strchr(p, UPOP_SEP), *eq;
@@ -850,11 +863,11 @@ static void print_list(const char *list, int json)
             size_t kl = (size_t)(eq - item);
             const char *val = eq + 1;
             if (kl == 3 && strncmp(item, "NMB", 3) == 0) {
-                if (!first_msg && !json)
-                    printf("%6s %9s  %-31.31s  %-30.30s  %s\n", id, size, date, from, subject);
+                if (!first_msg && !json) print_row(with_uidl, id, uidl, size, date, from, subject);
                 if (json) printf("%s\n  {", first_msg ? "" : "},");
                 first_msg = 0;
                 first_item = 1;
+                uidl[0] = '\0'; /* a message may have none */
             }
             if (json) {
                 buf b = {0};
@@ -870,13 +883,14 @@ static void print_list(const char *list, int json)
             KEEP("DATE", date);
             KEEP("FROM", from);
             KEEP("SUBJECT", subject);
+            KEEP("UIDL", uidl);
 #undef KEEP
         }
         p += n;
         if (*p) p++;
     }
     if (json) printf("%s]\n", first_msg ? "" : "}\n");
-    else if (!first_msg) printf("%6s %9s  %-31.31s  %-30.30s  %s\n", id, size, date, from, subject);
+    else if (!first_msg) print_row(with_uidl, id, uidl, size, date, from, subject);
 }
 
 static int cmd_list(opts *o)
@@ -892,8 +906,8 @@ static int cmd_list(opts *o)
         status = fail(&s, "list", rc);
         goto out;
     }
-    if (!o->json && !o->quiet) printf("%6s %9s  %-31s  %-30s  %s\n", "ID", "SIZE", "DATE", "FROM", "SUBJECT");
-    print_list(list.data, o->json);
+    if (!o->json && !o->quiet) print_row(o->uidl, "ID", "UIDL", "SIZE", "DATE", "FROM", "SUBJECT");
+    print_list(list.data, o->json, o->uidl);
     if (!o->json && !o->quiet) printf("%d message(s)\n", rc);
     if ((rc = upop_disconnect(s.h, UPOP_POP)) != UPOP_OK) status = fail(&s, "logoff", rc);
 out:
@@ -912,35 +926,16 @@ static int parse_id(const char *a, int32_t *id)
 }
 
 /* The message number of this session for an argument that is a number or a UIDL (message numbers
- * change between sessions when messages are deleted; a UIDL does not). 0 when not found. */
+ * change between sessions when messages are deleted; a UIDL does not; with --uidl the argument is
+ * a UIDL even when it is digits alone). 0 when not found. */
 static int32_t resolve_id(session *s, const char *arg, int *status)
 {
-    buf list = {0};
-    const char *p;
     int32_t id = 0;
-    size_t al = strlen(arg);
     int rc;
-    if (parse_id(arg, &id) == 0) return id;
-    rc = read_all(s->h, list_part, NULL, &list);
-    if (rc < 0) {
-        *status = fail(s, "list", rc);
-        buf_free(&list);
+    if (!s->o->uidl && parse_id(arg, &id) == 0) return id;
+    if ((rc = upop_find_uidl(s->h, arg, &id)) != UPOP_OK) {
+        *status = fail(s, "find UIDL", rc);
         return 0;
-    }
-    /* "...ID=<n>\x1b...\x1bUIDL=<arg>" within one message block */
-    for (p = list.data; (p = strstr(p, "UIDL=")) != NULL; p += 5) {
-        if ((p == list.data || p[-1] == UPOP_SEP) && strncmp(p + 5, arg, al) == 0 &&
-            (p[5 + al] == UPOP_SEP || p[5 + al] == '\0')) {
-            const char *q = p;
-            while (q > list.data && !(strncmp(q, "ID=", 3) == 0 && q[-1] == UPOP_SEP)) q--;
-            id = (int32_t)atol(q + 3);
-            break;
-        }
-    }
-    buf_free(&list);
-    if (id == 0) {
-        errorf("no message with the UIDL '%s'", arg);
-        *status = 7;
     }
     return id;
 }

@@ -389,6 +389,15 @@ void misuse_handle(Checker &chk, upop *h, const std::string &conn, bool with_hug
         CHECK_CALL(upop_retrieve, "NULL, 0, NULL fn", nullptr, 0, 0, nullptr, nullptr);
     }
     for (int32_t n : kInt32s) CHECK_CALL(upop_delete_mail, std::to_string(n), n);
+    for (auto &u : S("uid-1")) {
+        int32_t nr = -1;
+        CHECK_CALL(upop_find_uidl, u.label, u.c(), &nr);
+        CHECK_CALL(upop_find_uidl, u.label + ", NULL", u.c(), nullptr);
+    }
+    for (int server : kServers) {
+        CHECK_CALL(upop_noop, std::to_string(server), server);
+        CHECK_CALL(upop_reset, std::to_string(server), server);
+    }
 
     // diagnostics
     for (auto &b : buffers()) {

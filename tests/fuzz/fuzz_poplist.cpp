@@ -6,7 +6,8 @@
 // writes everything the server says after that. Input: byte 0 = operation (low 2 bits: 0 ListMail,
 // 1 GetRawMail 1, 2 GetRawMail 1 with MailSize 100, 3 GetMail 1 without an attachment folder;
 // bit 3 instead: upop_retrieve of messages 1, 2, 1, with UPOP_RETRIEVE_HEADERS when bit 4 is set,
-// the callback stopping at the end of the second message when bit 5 is set) and CAPA (bit 2:
+// the callback stopping at the end of the second message when bit 5 is set; else bit 6:
+// upop_find_uidl of uid-1 and uid-2, upop_reset, uid-1 again, then upop_noop) and CAPA (bit 2:
 // "+OK" with UIDL TOP PIPELINING, else "-ERR"); then the segmentation control of fuzz::split;
 // the rest is the server's bytes.
 // Invariants (a violation aborts): ListMail's count equals its NMB= items, numbered 1..count;
@@ -108,6 +109,16 @@ std::string run(int op, bool capa, std::vector<std::string> segments, int flags 
         out = got.out;
         break;
     }
+    case 5: { // upop_find_uidl twice (the second from the kept listing), upop_reset, again (asked anew)
+        for (const char *u : std::initializer_list<const char *>{"uid-1", "uid-2", nullptr, "uid-1"}) {
+            int32_t nr = -1;
+            int r = u ? upop_find_uidl(h, u, &nr) : upop_reset(h, UPOP_POP);
+            if (u) FUZZ_REQUIRE(r == 0 ? nr >= 1 : nr == 0);
+            out += std::to_string(r) + ":" + std::to_string(nr) + " " + upop_last_error(h) + "\n";
+        }
+        rc = upop_noop(h, UPOP_POP);
+        break;
+    }
     case 3: {
         char hb[512], tb[512], ab[512];
         rc = upop_get_mail(h, 1, "", 0, hb, sizeof hb, tb, sizeof tb, ab, sizeof ab);
@@ -132,7 +143,7 @@ std::string run(int op, bool capa, std::vector<std::string> segments, int flags 
 extern "C" int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 1) return 0;
-    int op = (data[0] & 8) ? 4 : data[0] & 3;
+    int op = (data[0] & 8) ? 4 : (data[0] & 64) ? 5 : data[0] & 3;
     bool capa = data[0] & 4;
     int flags = data[0];
     std::vector<std::string> segments;

@@ -8,8 +8,6 @@ using namespace mailtest;
 
 namespace {
 
-std::string pop_plain() { return "localhost+" + getenv_or("PORT_POP3", "24110"); }
-
 const char *kMintScript = R"PY(
 import base64, hashlib, hmac, json, sys, time
 b = lambda d: base64.urlsafe_b64encode(d).rstrip(b"=")

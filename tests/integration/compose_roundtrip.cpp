@@ -38,12 +38,6 @@ std::string jstr(const std::string &s) {
 
 std::string source_dir() { return UPOPMAIL_TEST_SOURCE_DIR; }
 
-void logon(Handle &h) {
-    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
-    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
-    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, submission().c_str(), "", "") == UPOP_OK, h.error());
-}
-
 } // namespace
 
 TEST_CASE("a rich message with a 50 MB attachment arrives as Python's email package expects") {
@@ -60,7 +54,7 @@ TEST_CASE("a rich message with a 50 MB attachment arrives as Python's email pack
     const std::string plain = "Hello Zoë,\nthis is the plain text. ☃\n.a line with a dot\n";
     const std::string html = "<html><body><p>Hello Zoë</p><img src=\"cid:logo\"><img src=\"cid:photo\"></body></html>";
     Handle h;
-    logon(h);
+    logon_submission(h);
     REQUIRE(upop_set_from(h, ("Jürgen Groß <" + env().addr + ">").c_str()) == UPOP_OK);
     REQUIRE(upop_set_to_list(h, ("Zoë Ådahl <" + env().addr + ">").c_str()) == UPOP_OK);
     REQUIRE(upop_set_subject(h, subject.c_str()) == UPOP_OK);
@@ -110,7 +104,7 @@ TEST_CASE("every SMTP smuggling end-of-data variant arrives inside one message")
     for (auto v : variants) body += "v" + std::to_string(i++) + v + "MAIL FROM:<smuggled@example.test>\r\n";
     body += "end\r\n";
     Handle h;
-    logon(h);
+    logon_submission(h);
     REQUIRE_MESSAGE(send_message(h, "smuggling " + token, body) == 0, h.error());
     CHECK(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
     Delivered d = delivered("smuggling " + token);

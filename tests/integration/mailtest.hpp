@@ -330,5 +330,20 @@ inline std::string strict_submission() {
 inline std::string badcert_submission() { return "localhost+" + env().port_bad_submission; }
 // Postfix's submission-style port: STARTTLS mandatory, AUTH after it.
 inline std::string postfix_submission() { return "localhost+" + getenv_or("PORT_PF_SUBMISSION", "24525"); }
+inline std::string pop_plain() { return "localhost+" + getenv_or("PORT_POP3", "24110"); }
+
+// LogonSMTP to Dovecot submission with STARTTLS + AUTH PLAIN (the test account).
+inline void logon_submission(Handle &h) {
+    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
+    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
+    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, submission().c_str(), "", "") == UPOP_OK, h.error());
+}
+
+// LogonMail to Dovecot's plain POP3 port with STLS, then USER/PASS (the test account).
+inline void logon_pop(Handle &h) {
+    REQUIRE(upop_set_security(h, "POP=STARTTLS", "") == UPOP_OK);
+    REQUIRE_MESSAGE(upop_connect(h, UPOP_POP, pop_plain().c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK,
+                    h.error());
+}
 
 }  // namespace mailtest

@@ -7,16 +7,13 @@ using namespace mailtest;
 
 namespace {
 
-std::string pop_plain() { return "localhost+" + getenv_or("PORT_POP3", "24110"); }
 std::string pop_tls() { return "TLS:localhost+" + getenv_or("PORT_POP3S", "24995"); }
 
 // Sends one message with a unique token in the subject and waits until it is in the maildir.
 std::string deliver(const char *tag, const std::string &body) {
     std::string token = unique_token(tag);
     Handle h;
-    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
-    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
-    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, submission().c_str(), "", "") == UPOP_OK, h.error());
+    logon_submission(h);
     REQUIRE_MESSAGE(send_message(h, "pop3 " + token, body) == 0, h.error());
     REQUIRE(upop_disconnect(h, UPOP_SMTP) == UPOP_OK);
     REQUIRE_MESSAGE(!wait_for_delivery(token).empty(), "message " << token << " was not delivered");

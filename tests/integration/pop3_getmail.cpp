@@ -1,6 +1,7 @@
 // GetMail against real Dovecot: a text + HTML message sent through submission and fetched over
 // POP3 (Unicode subject, the text, the HTML as a file, the -16 continuation), and crafted messages
-// written straight into the maildir: the charsets of the reference, an unsupported charset (-17),
+// written straight into the maildir: the charsets of the reference and others that iconv knows
+// (Shift_JIS, EUC-KR, GB18030, KOI8-R, ISO-8859-15), an unsupported charset (-17),
 // hostile attachment names (nothing written outside the attachment directory, warning 3),
 // warnings 1 and 2.
 #include "mailtest.hpp"
@@ -11,14 +12,6 @@
 using namespace mailtest;
 
 namespace {
-
-std::string pop_plain() { return "localhost+" + getenv_or("PORT_POP3", "24110"); }
-
-void logon(Handle &h) {
-    REQUIRE(upop_set_security(h, "POP=STARTTLS", "") == UPOP_OK);
-    REQUIRE_MESSAGE(upop_connect(h, UPOP_POP, pop_plain().c_str(), env().user.c_str(), env().pass.c_str()) == UPOP_OK,
-                    h.error());
-}
 
 // A fresh directory under the test's temporary directory.
 std::string new_dir(const std::string &tag) {
@@ -154,7 +147,7 @@ TEST_CASE("GetMail: a text + HTML message with a Unicode subject, through submis
     REQUIRE_MESSAGE(!wait_for_delivery(token).empty(), "the message never arrived");
 
     Handle h;
-    logon(h);
+    logon_pop(h);
     int id = find_message(h, token);
     REQUIRE(id > 0);
     std::string dir = new_dir("html");
@@ -205,7 +198,7 @@ TEST_CASE("GetMail: a text + HTML message with a Unicode subject, through submis
     CHECK(upop_get_mail(h, 1, dir.c_str(), 0, hb, sizeof hb, tb, sizeof tb, ab, sizeof ab) == UPOP_E_SECURITY);
 }
 
-TEST_CASE("GetMail: crafted messages in the reference's charsets, -17 for others") {
+TEST_CASE("GetMail: crafted messages in the reference's charsets and others iconv knows, -17 for others") {
     struct Crafted {
         std::string charset;
         std::string subject_raw, subject, body_headers, body, text;
@@ -223,6 +216,28 @@ TEST_CASE("GetMail: crafted messages in the reference's charsets, -17 for others
         {"Big5", "=?big5?B?pKSk5Q==?=", "\xE4\xB8\xAD\xE6\x96\x87",
          "Content-Type: text/plain; charset=big5\nContent-Transfer-Encoding: base64\n", "pKSk5Q0K\n",
          "\xE4\xB8\xAD\xE6\x96\x87\r\n"},
+        // beyond the reference's list, decoded by iconv: the bytes and the expected text were made
+        // with Python's codecs (str.encode / the UTF-8 of the same str), independent of glibc
+        {"Shift_JIS", "=?Shift_JIS?B?k/qWe4zqgsyMj5a8?=", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE4\xBB\xB6\xE5\x90\x8D",
+         "Content-Type: text/plain; charset=Shift_JIS\nContent-Transfer-Encoding: 8bit\n",
+         "\x93\xFA\x96{\x8C\xEA\x82\xCC\x83" "e\x83L\x83X\x83g\x82\xC5\x82\xB7\x81" "B\x0A",
+         "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88\xE3\x81\xA7\xE3\x81\x99\xE3\x80\x82\x0D\x0A"},
+        {"EUC-KR", "=?EUC-KR?B?x9Gxub7uIMGmuPE=?=", "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xEC\xA0\x9C\xEB\xAA\xA9",
+         "Content-Type: text/plain; charset=EUC-KR\nContent-Transfer-Encoding: 8bit\n",
+         "\xC7\xD1\xB1\xB9\xBE\xEE \xC5\xD8\xBD\xBA\xC6\xAE\xC0\xD4\xB4\xCF\xB4\xD9.\x0A",
+         "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xED\x85\x8D\xEC\x8A\xA4\xED\x8A\xB8\xEC\x9E\x85\xEB\x8B\x88\xEB\x8B\xA4.\x0D\x0A"},
+        {"GB18030", "=?GB18030?B?1tDOxNb3zOI=?=", "\xE4\xB8\xAD\xE6\x96\x87\xE4\xB8\xBB\xE9\xA2\x98",
+         "Content-Type: text/plain; charset=GB18030\nContent-Transfer-Encoding: base64\n",
+         "1tDOxM7Esb4gouMglTKCNg0K\x0A",
+         "\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\x87\xE6\x9C\xAC \xE2\x82\xAC \xF0\xA0\x80\x80\x0D\x0A"},
+        {"KOI8-R", "=?KOI8-R?Q?=F4=C5=CD=C1_=D0=C9=D3=D8=CD=C1?=", "\xD0\xA2\xD0\xB5\xD0\xBC\xD0\xB0 \xD0\xBF\xD0\xB8\xD1\x81\xD1\x8C\xD0\xBC\xD0\xB0",
+         "Content-Type: text/plain; charset=koi8-r\nContent-Transfer-Encoding: 8bit\n",
+         "\xF2\xD5\xD3\xD3\xCB\xC9\xCA \xD4\xC5\xCB\xD3\xD4.\x0A",
+         "\xD0\xA0\xD1\x83\xD1\x81\xD1\x81\xD0\xBA\xD0\xB8\xD0\xB9 \xD1\x82\xD0\xB5\xD0\xBA\xD1\x81\xD1\x82.\x0D\x0A"},
+        {"ISO-8859-15", "=?ISO-8859-15?Q?Prix_en_=A4?=", "Prix en \xE2\x82\xAC",
+         "Content-Type: text/plain; charset=ISO-8859-15\nContent-Transfer-Encoding: quoted-printable\n",
+         "=BCuvre =E0 5 =A4 - non: =BDuvre =E0 5 =A4.\x0A",
+         "\xC5\x92uvre \xC3\xA0 5 \xE2\x82\xAC - non: \xC5\x93uvre \xC3\xA0 5 \xE2\x82\xAC.\x0D\x0A"},
     };
     std::vector<std::string> tokens;
     for (auto &c : cases) {
@@ -236,7 +251,7 @@ TEST_CASE("GetMail: crafted messages in the reference's charsets, -17 for others
            "\xFE\xFF text\n--b\nContent-Type: image/png\nContent-Transfer-Encoding: base64\n\niVBORw0KGgo=\n--b--\n");
 
     Handle h;
-    logon(h);
+    logon_pop(h);
     std::vector<int> ids;
     for (size_t k = 0; k < std::size(cases); ++k) {
         auto &c = cases[k];
@@ -301,7 +316,7 @@ TEST_CASE("GetMail: hostile attachment names stay inside the directory; warnings
     auto before_tmp = fs::exists("/tmp/x") ? read_file("/tmp/x") : std::string("<none>");
 
     Handle h;
-    logon(h);
+    logon_pop(h);
     int id = find_message(h, token);
     REQUIRE(id > 0);
     Mail m = get_mail(h, id, dir);
@@ -347,7 +362,7 @@ TEST_CASE("GetMail: hostile attachment names stay inside the directory; warnings
            "--w\nContent-Type: application/pdf; name=broken.pdf\nContent-Transfer-Encoding: base64\n\nJVBE!!Rg==\n--w--\n");
     REQUIRE(upop_disconnect(h, UPOP_POP) == UPOP_OK);
     Handle h2;
-    logon(h2);
+    logon_pop(h2);
     int id1 = find_message(h2, t1);
     REQUIRE(id1 > 0);
     std::string d1 = new_dir("warn1");
@@ -428,7 +443,7 @@ TEST_CASE("GetMail: what Send composed (HTML, inline images, attachments) comes 
     std::string stored = read_file(stored_path);
 
     Handle h;
-    logon(h);
+    logon_pop(h);
     int id = find_message(h, token);
     REQUIRE(id > 0);
     CHECK(raw_message(h, id) == as_crlf(stored)); // GetRawMail: the stored message as POP3 carries it
@@ -463,7 +478,7 @@ TEST_CASE("ListMail: a mailbox of 500 messages through a 4 KB buffer (the -16 co
         inject(headers_for(token + "-" + std::to_string(i), "bulk " + token + " #" + std::to_string(i) + " é") +
                "Content-Type: text/plain; charset=utf-8\n\nmessage " + std::to_string(i) + "\n");
     Handle h;
-    logon(h);
+    logon_pop(h);
     char buf[4096];
     int rc = upop_list_mail(h, buf, sizeof buf);
     std::string list = buf;

@@ -12,6 +12,9 @@
 #include <functional>
 #include <iterator>
 #include <string>
+#include <thread>
+#include <atomic>
+#include <vector>
 
 #include "error.hpp"
 #include "mime/charset.hpp"
@@ -21,6 +24,7 @@
 
 using namespace upopmail;
 using namespace upopmail::mime;
+using namespace std::string_literals;
 
 namespace {
 
@@ -353,9 +357,13 @@ TEST_CASE("charset: unknown charsets are -17 naming the charset; invalid bytes b
     }
     CHECK(st == UPOP_E_CHARSET);
     CHECK(what.find("'x-unknown'") != std::string::npos);
-    for (const char *cs : {"koi8-r", "iso-8859-15", "shift_jis", "utf-16", "gbk", "windows-1254", "utf-7"}) {
+    // names iconv cannot know, or that would reach its suffixes, are -17 too
+    const std::string too_long(65, 'a');
+    for (const char *cs : {"unknown-8bit", "x-user-defined", "utf-8//translit", "latin1//IGNORE", "ISO 8859-1",
+                           "koi8-r/", "a\x01b", "\xC3\xA9", "utf-8,x", too_long.c_str()}) {
         CAPTURE(cs);
         CHECK(status_of([&] { to_utf8("x", cs); }) == UPOP_E_CHARSET);
+        CHECK_FALSE(canonical_charset(cs).has_value());
     }
     const std::string fffd = "\xEF\xBF\xBD";
     CHECK(to_utf8("a\xFF" "b", "UTF-8") == "a" + fffd + "b");
@@ -371,6 +379,61 @@ TEST_CASE("charset: unknown charsets are -17 naming the charset; invalid bytes b
     std::string out = to_utf8(big, "ISO-8859-1");
     CHECK(out.size() == 40000);
     CHECK(out.substr(39998) == "\xC3\xA9");
+}
+
+TEST_CASE("charset: beyond the reference's list, every charset iconv knows (answers from Python's codecs)")
+{
+    struct Case {
+        const char *charset;
+        std::string in, out;
+    };
+    const Case cases[] = {
+        {"Shift_JIS", "\x93\xFA\x96{\x8C\xEA\x82\xCC\x83" "e\x83L\x83X\x83g", "\xE6\x97\xA5\xE6\x9C\xAC\xE8\xAA\x9E\xE3\x81\xAE\xE3\x83\x86\xE3\x82\xAD\xE3\x82\xB9\xE3\x83\x88"},
+        {"shift-jis", "\x93\xFA", "\xE6\x97\xA5"},
+        {"EUC-KR", "\xC7\xD1\xB1\xB9\xBE\xEE \xC5\xD8\xBD\xBA\xC6\xAE", "\xED\x95\x9C\xEA\xB5\xAD\xEC\x96\xB4 \xED\x85\x8D\xEC\x8A\xA4\xED\x8A\xB8"},
+        {"GB18030", "\xD6\xD0\xCE\xC4\xCE\xC4\xB1\xBE \xA2\xE3 \x95" "2\x82" "6", "\xE4\xB8\xAD\xE6\x96\x87\xE6\x96\x87\xE6\x9C\xAC \xE2\x82\xAC \xF0\xA0\x80\x80"},
+        {"KOI8-R", "\xF2\xD5\xD3\xD3\xCB\xC9\xCA \xD4\xC5\xCB\xD3\xD4", "\xD0\xA0\xD1\x83\xD1\x81\xD1\x81\xD0\xBA\xD0\xB8\xD0\xB9 \xD1\x82\xD0\xB5\xD0\xBA\xD1\x81\xD1\x82"},
+        {"ISO-8859-15", "Prix: 5 \xA4 \xBDuvre", "Prix: 5 \xE2\x82\xAC \xC5\x93uvre"},
+        {"latin9", "\xA4", "\xE2\x82\xAC"},
+        {"windows-1254", "T\xFCrk\xE7" "e \xF0\xFD\xFE", "T\xC3\xBCrk\xC3\xA7" "e \xC4\x9F\xC4\xB1\xC5\x9F"},
+        {"EUC-JP", "\xC6\xFC\xCB\xDC", "\xE6\x97\xA5\xE6\x9C\xAC"},
+        {"UTF-16", "\xFF\xFEh\x00\xE9\x00"s, "h\xC3\xA9"},
+        {"ISO-8859-9", "\xF0", "\xC4\x9F"},
+        {"CP866", "\x8F\xE0\xA8\xA2\xA5\xE2", "\xD0\x9F\xD1\x80\xD0\xB8\xD0\xB2\xD0\xB5\xD1\x82"},
+        {"\"utf-7\"", "+AOk-", "\xC3\xA9"},
+    };
+    for (auto &c : cases) {
+        CAPTURE(c.charset);
+        CHECK(to_utf8(c.in, c.charset) == c.out);
+        CHECK(canonical_charset(c.charset).has_value());
+    }
+    CHECK(canonical_charset("shift_jis") == "SHIFT_JIS");
+    CHECK(canonical_charset("latin1") == "ISO-8859-1"); // the list first
+
+    const std::string fffd = "\xEF\xBF\xBD";
+    // invalid and truncated multibyte sequences: U+FFFD per byte skipped, the rest decoded
+    CHECK(to_utf8("\x93\xFA\x93", "Shift_JIS") == "\xE6\x97\xA5" + fffd);        // lead byte at the end
+    CHECK(to_utf8("\x95" "2\x82", "GB18030") == fffd + "2" + fffd);                // four-byte form cut short
+    CHECK(to_utf8("\xC7\xD1\xFF" "a", "EUC-KR") == "\xED\x95\x9C" + fffd + "a"); // invalid byte
+    CHECK(to_utf8("\xFF\xFEh", "UTF-16") == "" + fffd);                           // odd length
+    CHECK(to_utf8("+AOk", "UTF-7") == "\xC3\xA9");                              // unterminated shift
+    // RFC 2047 words in such charsets are decoded too
+    CHECK(decode_header_text("=?koi8-r?B?8tXT08vJyg==?=") == "\xD0\xA0\xD1\x83\xD1\x81\xD1\x81\xD0\xBA\xD0\xB8\xD0\xB9");
+    CHECK(decode_header_text("=?x-unknown?Q?a?=") == "=?x-unknown?Q?a?=");
+    // a large input: bounded, in order, the same from several threads at once
+    std::string big;
+    for (int i = 0; i < 20000; ++i) big += "\x93\xFA";
+    std::string expect;
+    for (int i = 0; i < 20000; ++i) expect += "\xE6\x97\xA5";
+    std::vector<std::thread> threads;
+    std::atomic<int> same{0};
+    for (int t = 0; t < 4; ++t)
+        threads.emplace_back([&] {
+            for (const char *cs : {"Shift_JIS", "SJIS", "CP932"})
+                if (to_utf8(big, cs) == expect) ++same;
+        });
+    for (auto &t : threads) t.join();
+    CHECK(same == 12);
 }
 
 TEST_CASE("safe names: no paths, no dot tricks, no controls, no devices, bounded, never empty")

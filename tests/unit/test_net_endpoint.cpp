@@ -88,6 +88,39 @@ TEST_CASE("URL forms and their defaults")
     check_ep("smtp://127.0.0.1:2525", UPOP_SMTP, false, "127.0.0.1", 2525);
 }
 
+TEST_CASE("host:port and [v6]:port: digits alone after the ':' are a port")
+{
+    check_ep("localhost:2525", UPOP_SMTP, false, "localhost", 2525);
+    check_ep("mail.example.com:110", UPOP_POP, false, "mail.example.com", 110);
+    check_ep("TCP:mail.example.com:587", UPOP_SMTP, false, "mail.example.com", 587);
+    check_ep("192.0.2.7:25", UPOP_SMTP, false, "192.0.2.7", 25);
+    check_ep("[::1]:2525", UPOP_SMTP, false, "::1", 2525);
+    check_ep("[2001:db8::5]:110", UPOP_POP, false, "2001:db8::5", 110);
+    // with TLS too: a profile name is never digits alone (TlsConfig refuses such names)
+    check_ep("TLS:mail.example.com:995", UPOP_POP, true, "mail.example.com", 995);
+    check_ep("TLS:[::1]:4465", UPOP_SMTP, true, "::1", 4465);
+    check_ep("TLS:mail.example.com:p995", UPOP_POP, true, "mail.example.com", 995, "p995");
+    check_ep("TLS:mail.example.com:995p", UPOP_POP, true, "mail.example.com", 995, "995p");
+    check_ep("TLS:[::1]:p", UPOP_SMTP, true, "::1", 465, "p");
+    // a bare IPv6 literal keeps every ':' (the last group is part of the address)
+    check_ep("::1:2525", UPOP_SMTP, false, "::1:2525", 25);
+    check_ep("fe80::1:25", UPOP_SMTP, false, "fe80::1:25", 25);
+    // what stays ambiguous or wrong names the forms to write instead
+    CHECK(parse_error("localhost:smtp").find("for a port write host+port, host:port (digits only) or "
+                                             "smtp://host:port") != std::string::npos);
+    CHECK(parse_error("localhost:25x", UPOP_POP).find("pop3://host:port") != std::string::npos);
+    CHECK(parse_error("localhost+25:587").find("the port is given twice") != std::string::npos);
+    CHECK(parse_error("TLS:localhost+465:995").find("the port is given twice") != std::string::npos);
+    CHECK(parse_error("TLS:localhost:465:prof").find("host+port:profile (TLS:localhost+465:prof)") !=
+          std::string::npos);
+    CHECK(parse_error("localhost:0").find("out of range") != std::string::npos);
+    CHECK(parse_error("localhost:65536").find("out of range") != std::string::npos);
+    CHECK(parse_error("localhost:99999999999").find("not a number") != std::string::npos);
+    CHECK(parse_error("localhost:").find("host:port (digits only)") != std::string::npos);
+    CHECK(parse_error("[::1]:").find("host:port (digits only)") != std::string::npos);
+    CHECK(parse_error("TLS:localhost:").find("profile name after ':' is empty") != std::string::npos);
+}
+
 TEST_CASE("URL for the wrong server type is refused")
 {
     CHECK(parse_error("smtp://mail.example.com", UPOP_POP).find("cannot be used for a POP3 connection") !=

@@ -314,6 +314,7 @@ TEST_CASE("JSON refusals name the file and what is wrong")
         {R"({"profiles": {"p": "verify_server=1, vfy_srv=1"}})", "given twice"},
         {R"({"profiles": {"default": {}}})", "reserved"},
         {R"({"profiles": {"a:b": {}}})", "cannot be used in a connection string"},
+        {R"({"profiles": {"995": {}}})", "is digits alone, which a connection string reads as a port"},
         {R"({"profiles": {"P": {}, "p": {}}})", "defined twice"},
         {R"({"profiles": {"p": {"verify_server": "maybe"}}})", "TLS profile 'p'"},
         {R"({"default": {"ca_certificate": ")" + f.subdir + R"("}})", "is a directory"},

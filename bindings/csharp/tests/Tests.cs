@@ -95,6 +95,37 @@ static class Tests
         }
     }
 
+    // Delivers raw bytes as they are through Dovecot's LMTP (synchronous: in the mailbox on return).
+    static void Lmtp(byte[] message)
+    {
+        using (var c = new System.Net.Sockets.TcpClient("127.0.0.1", int.Parse(Env("PORT_LMTP"))))
+        using (var s = c.GetStream()) {
+            var r = new StreamReader(s, Encoding.ASCII);
+            Func<string, string> reply = expect => {
+                string line;
+                do { line = r.ReadLine() ?? ""; } while (line.Length > 3 && line[3] == '-');
+                if (!line.StartsWith(expect)) throw new Failure("LMTP: " + line);
+                return line;
+            };
+            Action<string, string> cmd = (line, expect) => {
+                byte[] b = Encoding.ASCII.GetBytes(line + "\r\n");
+                s.Write(b, 0, b.Length);
+                reply(expect);
+            };
+            reply("220");
+            cmd("LHLO localhost", "250");
+            cmd("MAIL FROM:<sender@example.test>", "250");
+            cmd("RCPT TO:<" + Addr + ">", "250");
+            cmd("DATA", "354");
+            // dot-stuffed, then the end of data (the message ends in CRLF)
+            string text = Encoding.GetEncoding("ISO-8859-1").GetString(message).Replace("\r\n.", "\r\n..");
+            byte[] data = Encoding.GetEncoding("ISO-8859-1").GetBytes(text + ".\r\n");
+            s.Write(data, 0, data.Length);
+            reply("250");
+            cmd("QUIT", "221");
+        }
+    }
+
     static int Main()
     {
         User = Env("MAILTEST_USER"); Pass = Env("MAILTEST_PASS"); Addr = Env("MAILTEST_ADDR");
@@ -296,6 +327,57 @@ static class Tests
                 }
             } finally {
                 Directory.Delete(dir, true);
+            }
+        });
+
+        Run("Retrieve and Fetch: byte[] per message, NUL bytes kept; FindUidl, Noop, Reset", () => {
+            string tok = Token("uidl");
+            byte[] body = Encoding.ASCII.GetBytes("before\0after\r\n.dot\r\n");
+            Lmtp(Encoding.ASCII.GetBytes("From: sender@example.test\r\nTo: " + Addr + "\r\nSubject: " + tok +
+                                         "\r\n\r\n").Concat(body).ToArray());
+            using (var m = NewMail()) {
+                Pop(m);
+                var entry = m.ListMail().Single(e => e["SUBJECT"].Contains(tok));
+                int id = int.Parse(entry["ID"]);
+                string uidl = entry["UIDL"];
+                var got = m.Retrieve(new[] { id, id });
+                Check(got.Count == 2 && got[0].Key == id && got[1].Key == id, "two of " + id + ": " + got.Count);
+                byte[] data = got[0].Value;
+                Check(data.Skip(data.Length - body.Length).SequenceEqual(body), "ends with the NUL body");
+                Check(got[1].Value.SequenceEqual(data), "the same twice");
+                Check(m.Fetch(id).SequenceEqual(data), "Fetch");
+                Check(m.GetRawMail(id).Length < data.Length, "GetRawMail stops at the NUL (a C string)");
+                var heads = m.Retrieve(null, true);
+                Check(heads.Any(kv => kv.Key == id && Encoding.ASCII.GetString(kv.Value).Contains(tok)), "headers of all");
+                Check(m.FindUidl(uidl) == id, "FindUidl");
+                Check(m.GetByUidl(uidl).SequenceEqual(data), "GetByUidl");
+                var e1 = Throws<UPopMailException>(() => m.FindUidl("no-such-uidl"));
+                Check(e1.Status == -7 && e1.Sentence.Contains("no-such-uidl"), e1.Message);
+                m.Noop(MailServer.Pop);
+                var e2 = Throws<UPopMailException>(() => m.Noop(MailServer.Smtp));
+                Check(e2.Status == -8, e2.Message);
+                // deleted, undone by Reset: still there after LogoffPop
+                m.DeleteByUidl(uidl);
+                Check(Throws<UPopMailException>(() => m.FindUidl(uidl)).Status == -7, "gone in this session");
+                m.Reset(MailServer.Pop);
+                Check(m.FindUidl(uidl) == id, "back after RSET");
+                m.LogoffPop();
+                Pop(m);
+                m.DeleteByUidl(uidl);
+                m.LogoffPop();
+                Pop(m);
+                Check(Throws<UPopMailException>(() => m.GetByUidl(uidl)).Status == -7, "deleted at logoff");
+                m.LogoffPop();
+            }
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                m.LogonSmtp("localhost:" + Submission);
+                m.Noop(MailServer.Smtp);
+                Check(m.SmtpReplyCode == 250, "NOOP " + m.SmtpReplyCode);
+                m.Reset(MailServer.Smtp);
+                Check(m.SmtpReplyCode == 250, "RSET " + m.SmtpReplyCode);
+                m.LogoffSmtp();
             }
         });
 

@@ -5,8 +5,10 @@ Run with the servers' environment exported (scripts/check does it):
     python3 -m unittest discover -s bindings/python/tests -v
 The library is found as the package finds it (UPOPMAIL_LIBRARY, installed, or the build tree).
 """
+import email.message
 import logging
 import os
+import smtplib
 import socket
 import subprocess
 import sys
@@ -323,6 +325,87 @@ class SendAndReceiveTest(unittest.TestCase):
             self.assertIn("décodé", msg.text)
             self.assertTrue(msg.attachments, "the HTML part is written as a file")
             m.logoff_pop()
+
+    def _lmtp_deliver(self, raw):
+        """Delivers raw bytes as they are through Dovecot's LMTP (synchronous: the message is in
+        the mailbox when this returns)."""
+        with smtplib.LMTP("127.0.0.1", int(ENV["PORT_LMTP"])) as lmtp:
+            refused = lmtp.sendmail("sender@example.test", [ENV["MAILTEST_ADDR"]], raw)
+        self.assertEqual(refused, {})
+
+    def _entry(self, m, subject):
+        entries = [e for e in m.list_mail() if subject in e.get("SUBJECT", "")]
+        self.assertEqual(len(entries), 1, entries)
+        return entries[0]
+
+    def test_fetch_raw_bytes_with_nul_and_fetch_message(self):
+        subject = token("nul")
+        raw = ("From: Sender <sender@example.test>\r\nTo: %s\r\nSubject: =?UTF-8?Q?caf=C3=A9?= %s\r\n"
+               "MIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n\r\n"
+               % (ENV["MAILTEST_ADDR"], subject)).encode() + b"before\x00after\r\n.dot\r\n\xc3\xa9 end\r\n"
+        self._lmtp_deliver(raw)
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            pop(m)
+            n = self._entry(m, subject)["ID"]
+            data = m.fetch(n)
+            self.assertIsInstance(data, bytes)
+            self.assertTrue(data.endswith(raw.split(b"\r\n\r\n", 1)[1]), data[-80:])
+            self.assertIn(b"before\x00after\r\n.dot\r\n", data)
+            # GetRawMail hands out a C string: it stops at the NUL; fetch does not
+            self.assertEqual(m.get_raw_mail(n), data[:data.index(b"\x00")])
+            msg = m.fetch_message(n)
+            self.assertIsInstance(msg, email.message.EmailMessage)
+            self.assertEqual(msg["Subject"], "café " + subject)
+            self.assertEqual(msg["From"].addresses[0].addr_spec, "sender@example.test")
+            self.assertEqual(msg.get_content(), "before\x00after\r\n.dot\r\né end\r\n")  # CRLF as sent
+            m.delete_mail(n)
+            m.logoff_pop()
+
+    def test_uidl_get_and_delete_noop_and_reset(self):
+        subject = token("uidl")
+        self._lmtp_deliver(("From: sender@example.test\r\nTo: %s\r\nSubject: %s\r\n\r\nby uidl\r\n"
+                            % (ENV["MAILTEST_ADDR"], subject)).encode())
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            pop(m)
+            entry = self._entry(m, subject)
+            uidl, n = entry["UIDL"], entry["ID"]
+            self.assertEqual(m.find_uidl(uidl), n)
+            self.assertEqual(m.get_by_uidl(uidl), m.fetch(n))
+            self.assertEqual(m.message_by_uidl(uidl)["Subject"], subject)
+            with self.assertRaises(upopmail.Error) as cm:
+                m.find_uidl("no-such-uidl")
+            self.assertEqual(cm.exception.status, -7)
+            m.noop(upopmail.POP)
+            m.noop("POP")
+            with self.assertRaises(upopmail.Error) as cm:
+                m.noop(upopmail.SMTP)  # no SMTP session
+            self.assertEqual(cm.exception.status, -8)
+            with self.assertRaises(ValueError):
+                m.noop("IMAP")
+            # deleted, undone by RSET: still there after logoff
+            m.delete_by_uidl(uidl)
+            with self.assertRaises(upopmail.Error) as cm:
+                m.find_uidl(uidl)
+            self.assertEqual(cm.exception.status, -7)
+            m.reset(upopmail.POP)
+            self.assertEqual(m.find_uidl(uidl), n)
+            m.logoff_pop()
+            pop(m)
+            m.delete_by_uidl(uidl)
+            m.logoff_pop()  # committed
+            pop(m)
+            with self.assertRaises(upopmail.Error) as cm:
+                m.get_by_uidl(uidl)
+            self.assertEqual(cm.exception.status, -7)
+            m.logoff_pop()
+        # NOOP and RSET on a submission session carry the server's reply
+        with upopmail.Mail(ca_certificate=ENV["MAILTEST_CA"], timeout_ms=20000) as m:
+            smtp(m)
+            m.noop(upopmail.SMTP)
+            self.assertEqual(m.smtp_response()[0], 250)
+            m.reset("SMTP")
+            self.assertEqual(m.smtp_response()[0], 250)
+            m.logoff_smtp()
 
 
 class ExceptionClassTest(unittest.TestCase):

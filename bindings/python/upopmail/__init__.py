@@ -587,6 +587,26 @@ class Mail:
             raise
         logoff()
 
+    @staticmethod
+    def _server(server: Union[int, str]) -> int:
+        if server in (SMTP, "SMTP", "smtp"):
+            return SMTP
+        if server in (POP, "POP", "pop", "POP3", "pop3"):
+            return POP
+        raise ValueError("server must be upopmail.SMTP or upopmail.POP, not %r" % (server,))
+
+    def noop(self, server: Union[int, str]) -> None:
+        """upop_noop: a keep-alive NOOP on the open session of server (upopmail.SMTP or
+        upopmail.POP)."""
+        s = self._server(server)
+        self._check("noop", _lib.upop_noop(self._handle(), s), smtp=s == SMTP)
+
+    def reset(self, server: Union[int, str]) -> None:
+        """upop_reset: RSET on the open session of server. POP: the messages deleted in this
+        session stay in the mailbox (with their numbers); SMTP: ends a pending transaction."""
+        s = self._server(server)
+        self._check("reset", _lib.upop_reset(self._handle(), s), smtp=s == SMTP)
+
     # ------------------------------------------------------------ composing
     def set_to(self, addresses: Addresses) -> None:
         """SetToList: a list of addresses ("a@b.c" or "Name <a@b.c>") or one string."""
@@ -728,8 +748,9 @@ class Mail:
 
     def get_raw_mail(self, number: int, mail_size: int = 0) -> bytes:
         """GetRawMail: the message as stored on the server, as bytes (it always was bytes;
-        decode with .decode("utf-8", "replace") for text). It ends at a NUL byte, a limit of
-        the C call: messages() and retrieve() keep them."""
+        decode with .decode("utf-8", "replace") for text). The C call hands out a C string, so a
+        message with a NUL byte ends before it: fetch(), messages() and retrieve() give every
+        byte."""
         h = self._handle()
         _, data = self._long_output(
             "get_raw_mail", lambda b: int(_lib.upop_get_raw_mail(h, int(number), int(mail_size), b, len(b))),
@@ -837,6 +858,41 @@ class Mail:
     def delete_mail(self, number: int) -> None:
         """DeleteMail: marks the message; the server removes it at logoff_pop (QUIT)."""
         self._check("delete_mail", _lib.upop_delete_mail(self._handle(), int(number)))
+
+    def fetch(self, number: int) -> bytes:
+        """The message as stored on the server (CRLF lines, un-stuffed), as bytes of its true
+        length: NUL bytes and all (upop_retrieve of one message). A message the server refuses
+        raises Error -11."""
+        parts: List[bytes] = []
+        self.retrieve(lambda n, chunk, end: parts.append(chunk), [int(number)])
+        return b"".join(parts)
+
+    def fetch_message(self, number: int) -> "email.message.EmailMessage":
+        """The message parsed by Python's email package: an email.message.EmailMessage
+        (policy email.policy.default), from fetch()'s bytes."""
+        msg = email.parser.BytesParser(policy=email.policy.default).parsebytes(self.fetch(number))
+        assert isinstance(msg, email.message.EmailMessage)
+        return msg
+
+    def find_uidl(self, uidl: str) -> int:
+        """upop_find_uidl: this session's message number of the message with that unique-id
+        (UIDL; stable across sessions, unlike numbers). Error -7 when it is not in the mailbox,
+        -11 when the server has no UIDL or its listing is malformed."""
+        nr = ctypes.c_int32(0)
+        self._check("find_uidl", _lib.upop_find_uidl(self._handle(), _b(uidl), ctypes.byref(nr)))
+        return int(nr.value)
+
+    def get_by_uidl(self, uidl: str) -> bytes:
+        """fetch() of the message with that unique-id: its bytes, of their true length."""
+        return self.fetch(self.find_uidl(uidl))
+
+    def message_by_uidl(self, uidl: str) -> "email.message.EmailMessage":
+        """fetch_message() of the message with that unique-id: an EmailMessage."""
+        return self.fetch_message(self.find_uidl(uidl))
+
+    def delete_by_uidl(self, uidl: str) -> None:
+        """delete_mail() of the message with that unique-id (Error -7 when it is not there)."""
+        self.delete_mail(self.find_uidl(uidl))
 
     # ------------------------------------------------------------ diagnostics
     def _smtp_response(self) -> Tuple[int, str]:
