@@ -365,7 +365,8 @@ UPOP_API int upop_clear_mail(upop *h);
 /* ------------------------------------------------------------------ receiving */
 
 /** ListMail / ListMailX: the GOLD list of NMB, ID, FROM, SUBJECT, DATE, PRIORITY, SIZE, UIDL per
- *  message. FROM, SUBJECT, DATE and PRIORITY come from TOP n 0; on a server without TOP (it is
+ *  message (UIDL when the server has UIDL and its line for the message is well-formed, see
+ *  upop_find_uidl; a malformed line leaves only that UIDL out). FROM, SUBJECT, DATE and PRIORITY come from TOP n 0; on a server without TOP (it is
  *  optional in RFC 1939: CAPA does not list it, or the server refuses it) every message is still
  *  listed, with those fields empty and PRIORITY as for a message without one. When it does not fit, -16 and upop_list_mail_x gives the next parts, the last one
  *  with the number of messages.
