@@ -169,28 +169,27 @@ void RawMessage::prepare(bool need_fields, bool remove_bcc)
     prepared_ = true;
     // Read ahead until the header section has visibly ended (an empty line, or a complete line
     // that is no header field), the input ends, or the bound is reached. A CR at the end of what
-    // was read may be the first half of a CRLF: read on before making line ends CRLF.
+    // was read may be the first half of a CRLF: it is left out of the line ends made CRLF here,
+    // and handed out after the header section as it is (the protocol's encoder pairs it).
     std::string raw;
     Limits limits;
     limits.max_header_bytes = 2 * kMaxHeaderSection + 2; // CRLF may double a bare-LF section
     limits.max_fields = kMaxHeaderSection / 4;
     size_t body = 0;
-    bool found = false;
+    bool found = false, cr_tail = false;
     for (;;) {
         const bool at_end = taken_ == total_;
-        if (at_end || raw.empty() || raw.back() != '\r') {
-            head_ = normalise_crlf(raw);
-            try {
-                body = parse_header_section(head_, fields_, limits);
-            } catch (const Error &) {
-                break; // more fields than a header section can hold: not found
-            }
-            const bool ended_by_empty_line = body >= 2 && head_.compare(body - 2, 2, "\r\n") == 0 &&
-                                             (body == 2 || (body >= 4 && head_.compare(body - 4, 2, "\r\n") == 0));
-            found = at_end || ended_by_empty_line ||
-                    (body < head_.size() && head_.find('\n', body) != std::string::npos);
-            if (found) break;
+        cr_tail = !at_end && !raw.empty() && raw.back() == '\r';
+        head_ = normalise_crlf(std::string_view(raw).substr(0, raw.size() - cr_tail));
+        try {
+            body = parse_header_section(head_, fields_, limits);
+        } catch (const Error &) {
+            break; // more fields than a header section can hold: not found
         }
+        const bool ended_by_empty_line = body >= 2 && head_.compare(body - 2, 2, "\r\n") == 0 &&
+                                         (body == 2 || (body >= 4 && head_.compare(body - 4, 2, "\r\n") == 0));
+        found = at_end || ended_by_empty_line || (body < head_.size() && head_.find('\n', body) != std::string::npos);
+        if (found) break;
         if (at_end || raw.size() >= kMaxHeaderSection) break;
         size_t want = std::min<size_t>(64 * 1024, kMaxHeaderSection - raw.size());
         size_t old = raw.size();
@@ -227,6 +226,7 @@ void RawMessage::prepare(bool need_fields, bool remove_bcc)
         kept.append(head_, at, std::string::npos);
         head_.swap(kept);
     }
+    if (cr_tail) head_ += '\r';
 }
 
 std::vector<RawRecipient> RawMessage::recipients() const
