@@ -10,8 +10,8 @@
  *    -8 ..." (items separated by ';', each starting with its status, or ">0" / ">=0" for a
  *    count). tests/abi/misuse_test.cpp checks the library against these clauses.
  *  - After any call on a handle, upop_last_error(h) holds a sentence describing the failure
- *    (empty after a success; also set for -16 and for the positive warnings of Send and
- *    GetMail). Sentences are valid UTF-8 without control characters: bytes of the caller's or a
+ *    (empty after a success, except the "DSN not requested" note of Send and SendRaw; also set
+ *    for -16 and for the positive warnings of Send and GetMail). Sentences are valid UTF-8 without control characters: bytes of the caller's or a
  *    server's that are not UTF-8 show as \xHH, control characters as \r, \n, \t, \xHH or
  *    \u00HH. Secrets never appear in them. upop_strerror(status) gives the general meaning.
  *  - Every function that takes a handle returns -10 (UPOP_E_MISC) for a NULL handle, and
@@ -299,7 +299,9 @@ UPOP_API int upop_set_subject(upop *h, const char *subject);
  *  Returns: 0; -2 out of range; -10 h is NULL; -18 memory (for the sentence). */
 UPOP_API int upop_set_priority(upop *h, int32_t priority);
 /** SetMessageId: the given id (at most 1024 bytes) is used as is; NULL or "" generates
- *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>".
+ *  "<TimeStamp.XXXXXXXXXXXXXXXX@HostName>" now. Either way the id is explicit: every Send
+ *  carries it until ClearMail or the next SetMessageId. Without one, every Send generates a
+ *  fresh id (see upop_send).
  *  Returns: 0; -2 contains CR or LF; -6 longer than 1024 bytes; -10 h is NULL; -18 memory. */
 UPOP_API int upop_set_message_id(upop *h, const char *message_id);
 /** SetMessage: sets the body of one MIME type (options "MIMEType=text/plain" (default) or
@@ -314,8 +316,50 @@ UPOP_API int upop_set_message(upop *h, const char *text, const char *options);
  *  is not a regular file; -18 memory. */
 UPOP_API int upop_add_attachment_from_file(upop *h, const char *path, const char *options);
 UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *options);
+/** AddAttachmentFromMemory (0.2): an attachment whose bytes are data[0..len), copied now (the
+ *  caller's buffer may be freed after the call). name is the file name shown to the recipient
+ *  (at most 1024 bytes; non-ASCII is written RFC 2231-encoded, as for files) and gives the MIME
+ *  type when options has no MIMEType=. Options as for the file variants: MIMEType=TYPE/SUBTYPE,
+ *  and ContentID=ID, which makes the part an inline object (like upop_add_inline_from_file:
+ *  sent only with an HTML body). len 0 is an empty attachment.
+ *  Returns: 0; -2 a bad option or value, or name empty or with CR, LF or NUL; -6 name over 1024
+ *  bytes or options over 10240; -10 h is NULL, or data is NULL with len > 0; -18 memory. */
+UPOP_API int upop_add_attachment_from_memory(upop *h, const void *data, size_t len, const char *name,
+                                             const char *options);
+/** SetEnvelopeFrom (0.2): the envelope sender (MAIL FROM) of Send and SendRaw, apart from the
+ *  From field: an address ("a@b.c" or "Name <a@b.c>", at most 1024 bytes); "<>" the null
+ *  reverse-path (for bounces and auto-replies: no report comes back); NULL or "" back to the
+ *  default (Send: the From address; SendRaw: the message's Sender, else its From). ClearMail
+ *  forgets it.
+ *  Returns: 0; -2 the address is malformed or contains CR or LF; -6 longer than 1024 bytes; -10
+ *  h is NULL; -18 memory. */
+UPOP_API int upop_set_envelope_from(upop *h, const char *address);
+/** AddHeader (0.2): an extra header field of the composed message (In-Reply-To, References,
+ *  List-Unsubscribe, X-...), written after Message-ID in the order added; the same name twice
+ *  gives two fields. name: an RFC 5322 field name (1 to 76 printable ASCII characters, no ':').
+ *  The fields the composer writes are refused with a sentence naming the call that sets them
+ *  ("Subject is set with upop_set_subject"): From, To, Cc, Bcc, Reply-To, Subject, Date,
+ *  Message-ID, MIME-Version, X-Priority, Importance and every Content-*. value: at most 10240
+ *  bytes, folded at blanks; non-ASCII is written as RFC 2047 encoded words (UTF-8). ClearMail
+ *  forgets the fields.
+ *  Returns: 0; -2 the name is not a valid field name or is one of the composer's, or the value
+ *  contains CR, LF or NUL; -6 value over 10240 bytes; -10 h is NULL; -18 memory. */
+UPOP_API int upop_add_header(upop *h, const char *name, const char *value);
 /** Send: transmits the composed message over the open SMTP session. Options: MaxSize=BYTES,
- *  IgnoreRcptError=True|False. The message is kept until ClearMail.
+ *  IgnoreRcptError=True|False, and DSN (RFC 3461): Notify=NEVER or one or more of
+ *  SUCCESS,FAILURE,DELAY (','-separated; NEVER with another is -2), Ret=FULL|HDRS, EnvId=ID (1 to
+ *  100 bytes, xtext-encoded on the wire). A list that holds a GOLD separator is split at GOLD
+ *  only (so a value may hold ';'), else at ';' too. The message
+ *  is kept until ClearMail.
+ *  Message-ID: the explicit one (upop_set_message_id), else a fresh
+ *  "<TimeStamp.XXXXXXXXXXXXXXXX@domain>" for every Send (16 random alphanumeric characters; the
+ *  From domain, or the EHLO domain when that is not ASCII): two Sends of one composition carry
+ *  two ids. MAIL FROM: upop_set_envelope_from's address, else the From address.
+ *  DSN: the parameters go out (NOTIFY on every RCPT TO, RET and ENVID on MAIL FROM) only when the
+ *  server offers DSN. When it does not, the message is still sent and the status is what it
+ *  would have been (0, or the count of refused recipients), but upop_last_error(h) then holds a
+ *  sentence containing "DSN not requested" (after the refusals' sentence, if any): the one way
+ *  a successful Send has a non-empty sentence besides refused recipients.
  *  Transfer: with a server that offers CHUNKING (RFC 3030) the message goes in BDAT chunks of
  *  up to 1 MiB, not dot-stuffed; with one recipient MAIL FROM, RCPT TO and the first chunk
  *  share one write (one round trip for a small message; if the server refuses the sender or
@@ -342,6 +386,40 @@ UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *op
  *  it; -12 From or every recipient missing; -13 an attachment vanished or changed since it was
  *  added; -15 server quota (452/552); -18 memory. */
 UPOP_API int upop_send(upop *h, const char *options);
+/** SendRaw / SendRawFile (0.2): transmits an existing RFC 5322 message as it is, over the open
+ *  SMTP session, as Send does (BDAT or DATA with dot-stuffing, SIZE, PIPELINING; the same
+ *  options, DSN included, with the same "DSN not requested" sentence). upop_send_raw takes the
+ *  len bytes at message (NUL bytes included); upop_send_raw_file reads the file at path as it
+ *  sends, so memory stays flat whatever its size (only the header section is held, at most
+ *  262144 bytes). Line ends (CRLF, bare CR, bare LF) go out as CRLF; nothing else is changed: a
+ *  message without Date or Message-ID goes without them, and the composition (upop_set_from,
+ *  ...) is not used, except the envelope sender.
+ *  recipients: a list like SetToList's: the envelope recipients, the message unchanged; or NULL
+ *  or "": the addresses of the message's To, Cc and Bcc fields (groups, comments and display
+ *  names understood), and the Bcc fields are removed from the header before sending.
+ *  MAIL FROM: upop_set_envelope_from's address, else the message's Sender address, else the
+ *  first address of its From. Refused recipients are reported as for Send (GetRecipientDetails
+ *  lists explicit recipients as To); the message's header is not changed for them.
+ *  Size (MaxSize, SIZE): the message's bytes as given, less a removed Bcc field.
+ *  8BITMIME: declared (BODY=8BITMIME) whenever the server offers it.
+ *  Integrity: a file that changes while it is sent (size or modification time) ends the send
+ *  before the final dot, as for a changed attachment of Send.
+ *  Returns: 0; >0 the number of refused recipients (IgnoreRcptError); -2 a bad option or value, a
+ *  malformed address in recipients or in the message's To, Cc, Bcc, Sender or From (the
+ *  sentence names the field), a NUL byte in the message's header section, an address the
+ *  server cannot take (non-ASCII without SMTPUTF8), or the server refused the sender, every
+ *  recipient, or without IgnoreRcptError any recipient (nothing was sent); -4 time-out or
+ *  upop_cancel (after the final dot the message may have been delivered); -6 larger than MaxSize
+ *  or the server's SIZE, options or recipients over 10240 bytes, or (recipients "" or no
+ *  envelope sender set) a header section that does not end within its first 262144 bytes; -8 not
+ *  logged on; -9 network; -10 h is NULL, message is NULL with len > 0, the server refused DATA,
+ *  a BDAT chunk or the message, or the progress callback stopped it; -12 no recipient (recipients
+ *  "" and no address in To, Cc and Bcc), or no envelope sender (none set, and no address in
+ *  Sender or From); -13 upop_send_raw_file: no path, or the file cannot be opened or read, is
+ *  not a regular file, or changed while it was sent; -15 server quota (452/552); -18 memory. */
+UPOP_API int upop_send_raw(upop *h, const void *message, size_t len, const char *recipients,
+                           const char *options);
+UPOP_API int upop_send_raw_file(upop *h, const char *path, const char *recipients, const char *options);
 /** SendMail: the legacy one-shot plain-text send; logs on and off around the send when no SMTP
  *  session is open (then server is the connection string, with the security context of SMTP).
  *  header_list: a GOLD list (UPOP_SEP only) of LABEL=value with the case-sensitive labels TO
@@ -358,7 +436,8 @@ UPOP_API int upop_send(upop *h, const char *options);
  *  quota; -18 memory. */
 UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list, const char *text,
                             const char *att_list, int64_t mail_size);
-/** ClearMail: forgets header fields, bodies, attachments and recipient details.
+/** ClearMail: forgets header fields (the extra ones of upop_add_header and an explicit
+ *  Message-ID too), the envelope sender, bodies, attachments and recipient details.
  *  Returns: 0; -10 h is NULL. */
 UPOP_API int upop_clear_mail(upop *h);
 

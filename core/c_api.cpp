@@ -200,6 +200,22 @@ int next_parts(upop *h, upopmail::PendingOutput &p, std::initializer_list<Out> o
     return status;
 }
 
+// The sentence of a successful Send, SendRaw or SendMail: the refused recipients
+// (IgnoreRcptError) and a DSN that the server could not be asked for; "" when neither.
+int sent(upopmail::Component &c, int refused)
+{
+    std::string s;
+    if (refused > 0)
+        s = std::to_string(refused) + (refused == 1 ? " recipient was" : " recipients were") +
+            " refused and left out (IgnoreRcptError); upop_get_recipient_details lists them";
+    if (c.dsn_not_requested())
+        s += std::string(s.empty() ? "" : "; ") +
+             "DSN not requested: the server does not offer DSN (RFC 3461), so Notify, Ret and EnvId were not sent; "
+             "the message was sent";
+    c.last_error = s;
+    return refused;
+}
+
 } // namespace
 
 extern "C" {
@@ -329,12 +345,45 @@ UPOP_API int upop_add_inline_from_file(upop *h, const char *path, const char *op
 
 UPOP_API int upop_send(upop *h, const char *options)
 {
+    return call(h, __func__, [&](upopmail::Component &c) { return sent(c, c.send(str(options))); });
+}
+
+UPOP_API int upop_send_raw(upop *h, const void *message, size_t len, const char *recipients, const char *options)
+{
     return call(h, __func__, [&](upopmail::Component &c) {
-        int refused = c.send(str(options));
-        if (refused > 0)
-            c.last_error = std::to_string(refused) + (refused == 1 ? " recipient was" : " recipients were") +
-                           " refused and left out (IgnoreRcptError); upop_get_recipient_details lists them";
-        return refused;
+        if (!message && len > 0)
+            throw upopmail::Error(UPOP_E_MISC, "upop_send_raw: message is NULL but len is " + std::to_string(len));
+        std::string_view m(static_cast<const char *>(message), message ? len : 0);
+        return sent(c, c.send_raw(m, str(recipients), str(options)));
+    });
+}
+
+UPOP_API int upop_send_raw_file(upop *h, const char *path, const char *recipients, const char *options)
+{
+    return call(h, __func__, [&](upopmail::Component &c) {
+        return sent(c, c.send_raw_file(str(path), str(recipients), str(options)));
+    });
+}
+
+UPOP_API int upop_set_envelope_from(upop *h, const char *address)
+{
+    return call(h, __func__, [&](upopmail::Component &c) { return c.set_envelope_from(str(address)), UPOP_OK; });
+}
+
+UPOP_API int upop_add_header(upop *h, const char *name, const char *value)
+{
+    return call(h, __func__, [&](upopmail::Component &c) { return c.add_header(str(name), str(value)), UPOP_OK; });
+}
+
+UPOP_API int upop_add_attachment_from_memory(upop *h, const void *data, size_t len, const char *name,
+                                             const char *options)
+{
+    return call(h, __func__, [&](upopmail::Component &c) {
+        if (!data && len > 0)
+            throw upopmail::Error(UPOP_E_MISC, "upop_add_attachment_from_memory: data is NULL but len is " +
+                                                   std::to_string(len));
+        std::string_view d(static_cast<const char *>(data), data ? len : 0);
+        return c.add_memory(d, str(name), str(options)), UPOP_OK;
     });
 }
 
@@ -342,7 +391,7 @@ UPOP_API int upop_send_mail(upop *h, const char *server, const char *header_list
                             const char *att_list, int64_t mail_size)
 {
     return call(h, __func__, [&](upopmail::Component &c) {
-        return c.send_mail(str(server), str(header_list), str(text), str(att_list), mail_size);
+        return sent(c, c.send_mail(str(server), str(header_list), str(text), str(att_list), mail_size));
     });
 }
 

@@ -32,14 +32,6 @@ void check_no_break(const std::string &v, const char *what)
         throw Error(UPOP_E_PARAM, std::string(what) + " contains a line break or NUL byte; refused (header injection)");
 }
 
-class StringSource : public proto::BodySource {
-public:
-    explicit StringSource(mime::Composer &c) : c_(c) {}
-    size_t read(char *buf, size_t cap) override { return c_.read(buf, cap); }
-
-private:
-    mime::Composer &c_;
-};
 
 std::string one_line(const std::string &s)
 {
@@ -212,8 +204,7 @@ void Component::connect(int server, const std::string &connection, const std::st
     net::Endpoint ep = net::parse_endpoint(connection, UPOP_SMTP);
     auto config = tls_cache_.config(config_path_, UPOP_SMTP);
     const net::TlsProfile &profile = config->profile(ep.profile);
-    smtp_ = std::make_unique<proto::SmtpSession>(tracer_, &cancel_, timeout_ms_,
-                                                 ehlo_domain_.empty() ? hostname() : ehlo_domain_);
+    smtp_ = std::make_unique<proto::SmtpSession>(tracer_, &cancel_, timeout_ms_, ehlo_name());
     smtp_->wire().set_low_speed_bytes(low_speed_bytes_);
     smtp_->wire().stream().use_tls_cache(&tls_cache_, UPOP_SMTP);
     try {
@@ -359,64 +350,138 @@ void Component::clear_mail()
     refusals_.clear();
 }
 
-int Component::send(const std::string &options)
+Component::SendOptions Component::parse_send_options(const std::string &options, const char *op)
 {
     check_size(options, kListMax, "the option list");
-    uint64_t max_size = 0;
-    bool ignore_rcpt = false;
-    for (auto &o : mime::parse_assoc(options, true)) {
-        if (mime::iequals(o.name, "MaxSize")) {
+    SendOptions o;
+    // a list that uses the GOLD separator is split at GOLD only, so that a value (EnvId) may hold ';'
+    for (auto &item : mime::parse_assoc(options, options.find(mime::kGold) == std::string::npos)) {
+        const std::string &v = item.value;
+        if (mime::iequals(item.name, "MaxSize")) {
             try {
-                max_size = std::stoull(o.value);
+                size_t used = 0;
+                o.max_size = std::stoull(v, &used);
+                if (used != v.size() || v[0] == '-') throw std::invalid_argument("trailing");
             } catch (...) {
-                throw Error(UPOP_E_PARAM, "MaxSize must be a number of bytes, not " + quote(o.value));
+                throw Error(UPOP_E_PARAM, "MaxSize must be a number of bytes, not " + quote(v));
             }
-        } else if (mime::iequals(o.name, "IgnoreRcptError")) {
-            auto b = mime::parse_bool(o.value.empty() ? "true" : o.value);
-            if (!b) throw Error(UPOP_E_PARAM, "IgnoreRcptError must be True or False, not " + quote(o.value));
-            ignore_rcpt = *b;
+        } else if (mime::iequals(item.name, "IgnoreRcptError")) {
+            auto b = mime::parse_bool(v.empty() ? "true" : v);
+            if (!b) throw Error(UPOP_E_PARAM, "IgnoreRcptError must be True or False, not " + quote(v));
+            o.ignore_rcpt = *b;
+        } else if (mime::iequals(item.name, "Notify")) {
+            // RFC 3461 4.1: NEVER alone, or one or more of SUCCESS, FAILURE, DELAY
+            bool never = false, seen[3] = {false, false, false};
+            static const char *names[] = {"SUCCESS", "FAILURE", "DELAY"};
+            std::string list;
+            size_t start = 0;
+            for (size_t i = 0; i <= v.size(); ++i) {
+                if (i < v.size() && v[i] != ',') continue;
+                std::string_view word = mime::trim(std::string_view(v).substr(start, i - start));
+                start = i + 1;
+                int k = -1;
+                for (int n = 0; n < 3; ++n)
+                    if (mime::iequals(word, names[n])) k = n;
+                if (mime::iequals(word, "NEVER")) never = true;
+                else if (k < 0 || seen[k])
+                    throw Error(UPOP_E_PARAM, "Notify takes NEVER, or one or more of SUCCESS, FAILURE and DELAY "
+                                              "separated by ',' (each once), not " + quote(v));
+                else seen[k] = true, list += (list.empty() ? "" : ",") + std::string(names[k]);
+            }
+            if (never && !list.empty())
+                throw Error(UPOP_E_PARAM, "Notify=NEVER cannot be combined with SUCCESS, FAILURE or DELAY (RFC 3461), "
+                                          "not " + quote(v));
+            o.notify = never ? "NEVER" : list;
+        } else if (mime::iequals(item.name, "Ret")) {
+            if (!mime::iequals(v, "FULL") && !mime::iequals(v, "HDRS"))
+                throw Error(UPOP_E_PARAM, "Ret must be FULL or HDRS, not " + quote(v));
+            o.ret = mime::to_upper(v);
+        } else if (mime::iequals(item.name, "EnvId")) {
+            if (v.empty() || v.size() > 100)
+                throw Error(UPOP_E_PARAM, "EnvId must be 1 to 100 bytes (RFC 3461), not " + std::to_string(v.size()));
+            for (unsigned char c : v)
+                if (c < 0x20 || c == 0x7F)
+                    throw Error(UPOP_E_PARAM, "EnvId contains a control character; refused");
+            o.envid = v;
         } else {
-            throw Error(UPOP_E_PARAM, "unknown Send option " + quote(o.name) + " (MaxSize, IgnoreRcptError)");
+            throw Error(UPOP_E_PARAM, std::string("unknown ") + op + " option " + quote(item.name) +
+                                          " (MaxSize, IgnoreRcptError, Notify, Ret, EnvId)");
         }
     }
-    return transmit(msg_, max_size, ignore_rcpt);
+    return o;
 }
 
-int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_rcpt)
+int Component::send(const std::string &options) { return transmit(msg_, parse_send_options(options, "Send")); }
+
+void Component::require_smtp_open()
 {
     if (!smtp_open()) {
         smtp_.reset();
         throw Error(UPOP_E_SECURITY, "not logged on to an SMTP server (call upop_connect with UPOP_SMTP first)");
     }
+}
+
+int Component::transmit(const mime::Message &m, const SendOptions &opts)
+{
+    require_smtp_open();
     if (!m.from) throw Error(UPOP_E_MISSING, "the message has no sender (SetFrom)");
     if (m.to.empty() && m.cc.empty() && m.bcc.empty())
         throw Error(UPOP_E_MISSING, "the message has no recipient (SetToList, SetCCList or SetBCCList)");
-    refusals_.clear();
+    std::vector<Rcpt> rcpts;
+    for (auto &a : m.to) rcpts.push_back({0, a});
+    for (auto &a : m.cc) rcpts.push_back({1, a});
+    for (auto &a : m.bcc) rcpts.push_back({2, a});
 
+    // Without an explicit Message-ID every transmission gets a fresh one, on the From domain
+    // (the EHLO domain when that is not ASCII).
+    mime::ComposeOptions copts;
+    if (!m.message_id) {
+        std::string domain = m.from->addr.substr(m.from->addr.rfind('@') + 1);
+        for (unsigned char c : domain)
+            if (c >= 0x80 || c <= 0x20) domain.clear();
+        copts.message_id = mime::generate_message_id(domain.empty() ? ehlo_name() : domain);
+    }
     // The size is known before anything goes to the server: the composer measures every part
     // (the headers written after RCPT can only get shorter when recipients are refused).
     // It is composed once: when every recipient is accepted this composer is the one streamed.
-    auto composed = std::make_unique<mime::Composer>(m, m.to, m.cc);
-    uint64_t size = composed->size();
-    if (max_size && size > max_size)
+    // One Message-ID for both compositions: to measure, and again when refused To/Cc recipients
+    // leave the header.
+    struct Composed : Payload {
+        const mime::Message &m;
+        mime::ComposeOptions o;
+        std::unique_ptr<mime::Composer> c;
+        Composed(const mime::Message &msg, mime::ComposeOptions opts)
+            : m(msg), o(std::move(opts)), c(std::make_unique<mime::Composer>(m, m.to, m.cc, o))
+        {
+        }
+        size_t read(char *buf, size_t cap) override { return c->read(buf, cap); }
+        uint64_t size() const override { return c->size(); }
+        void leave_out(const std::vector<mime::Address> &to, const std::vector<mime::Address> &cc) override
+        {
+            c = std::make_unique<mime::Composer>(m, to, cc, o);
+        }
+    } payload(m, std::move(copts));
+    return transmit(m.envelope_from ? *m.envelope_from : m.from->addr, rcpts, false, payload, opts);
+}
+
+int Component::transmit(const std::string &from, const std::vector<Rcpt> &rcpts, bool eightbit, Payload &payload,
+                        const SendOptions &opts)
+{
+    refusals_.clear();
+    dsn_not_requested_ = false;
+    uint64_t size = payload.size();
+    if (opts.max_size && size > opts.max_size)
         throw Error(UPOP_E_SIZE, "the message is " + std::to_string(size) + " bytes, more than MaxSize " +
-                                     std::to_string(max_size));
+                                     std::to_string(opts.max_size));
     if (uint64_t limit = smtp_->max_size(); limit && size > limit)
         throw Error(UPOP_E_SIZE, "the message is " + std::to_string(size) + " bytes; the server " +
                                      smtp_->wire().peer() + " accepts at most " + std::to_string(limit) + " (SIZE)");
 
-    struct Rcpt {
-        int list;
-        const mime::Address *a;
-    };
-    std::vector<Rcpt> rcpts;
-    for (auto &a : m.to) rcpts.push_back({0, &a});
-    for (auto &a : m.cc) rcpts.push_back({1, &a});
-    for (auto &a : m.bcc) rcpts.push_back({2, &a});
     proto::Envelope env;
-    env.from = m.from->addr;
-    for (auto &r : rcpts) env.rcpts.push_back(r.a->addr);
+    env.from = from;
+    for (auto &r : rcpts) env.rcpts.push_back(r.a.addr);
     env.size = size;
+    env.eightbit = eightbit;
     auto non_ascii = [](const std::string &a) {
         for (unsigned char c : a)
             if (c >= 0x80) return true;
@@ -427,14 +492,24 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
     if (env.smtputf8 && !smtp_->has_capability("SMTPUTF8"))
         throw Error(UPOP_E_PARAM, "an address has non-ASCII characters and the server " + smtp_->wire().peer() +
                                       " does not offer SMTPUTF8");
+    if (!opts.notify.empty() || !opts.ret.empty() || !opts.envid.empty()) {
+        if (smtp_->has_capability("DSN")) {
+            env.notify = opts.notify;
+            env.ret = opts.ret;
+            env.envid = opts.envid;
+        } else {
+            dsn_not_requested_ = true;
+            smtp_->wire().trace_event("the server does not offer DSN: Notify, Ret and EnvId are not requested");
+        }
+    }
 
     // GetSMTPResponse reports this transaction's replies from here on (none yet).
     smtp_->forget_last_reply();
     reply_code_ = 0;
     reply_text_.clear();
     bool refusal_noted = false; // GetSMTPResponse shows the first refusal, not the RSET after it
-    auto progress_of = [this](const mime::Composer &c) {
-        const int64_t total = static_cast<int64_t>(c.size());
+    auto progress_of = [this](const Payload &p) {
+        const int64_t total = static_cast<int64_t>(p.size());
         return [this, total](uint64_t done) {
             return !progress_ || progress_(progress_user_, static_cast<int64_t>(done), total) == 0;
         };
@@ -448,10 +523,9 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
         proto::EnvelopeResult res;
         std::optional<proto::Reply> final_reply;
         if (one_trip) {
-            StringSource src(*composed);
-            final_reply = smtp_->send_bdat(src, progress_of(*composed), &env, &res);
+            final_reply = smtp_->send_bdat(payload, progress_of(payload), &env, &res);
         } else {
-            res = smtp_->envelope(env, !bdat && (ignore_rcpt || rcpts.size() == 1));
+            res = smtp_->envelope(env, !bdat && (opts.ignore_rcpt || rcpts.size() == 1));
         }
         auto quota = [](int c) { return c == 452 || c == 552; };
         if (res.mail.code != 250) {
@@ -469,16 +543,16 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
         for (size_t i = 0; i < rcpts.size(); ++i) {
             const auto &r = res.rcpts[i];
             if (r.code == 250 || r.code == 251) {
-                if (rcpts[i].list == 0) to_hdr.push_back(*rcpts[i].a);
-                if (rcpts[i].list == 1) cc_hdr.push_back(*rcpts[i].a);
+                if (rcpts[i].list == 0) to_hdr.push_back(rcpts[i].a);
+                if (rcpts[i].list == 1) cc_hdr.push_back(rcpts[i].a);
             } else {
                 ++refused;
                 quota_hit = quota_hit || quota(r.code);
-                refusals_.push_back({rcpts[i].list, rcpts[i].a->addr, r.code, one_line(r.text())});
+                refusals_.push_back({rcpts[i].list, rcpts[i].a.addr, r.code, one_line(r.text())});
             }
         }
         bool all_refused = refused == static_cast<int>(rcpts.size());
-        if (refused && (all_refused || !ignore_rcpt)) {
+        if (refused && (all_refused || !opts.ignore_rcpt)) {
             reply_code_ = refusals_.front().code;
             reply_text_ = without_controls(refusals_.front().text, false);
             refusal_noted = true;
@@ -493,11 +567,10 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
                                           (all_refused ? "" : " and IgnoreRcptError is not set") + "; nothing was sent");
         }
         if (!final_reply) {
-            // Refused To/Cc recipients leave the headers: compose again without them.
-            if (refused) composed = std::make_unique<mime::Composer>(m, to_hdr, cc_hdr);
-            StringSource src(*composed);
+            // Refused To/Cc recipients leave the headers of a composed message.
+            if (refused) payload.leave_out(to_hdr, cc_hdr);
             if (bdat) {
-                final_reply = smtp_->send_bdat(src, progress_of(*composed));
+                final_reply = smtp_->send_bdat(payload, progress_of(payload));
             } else {
                 proto::Reply data = res.data ? *res.data : smtp_->data_command();
                 if (data.code != 354) {
@@ -506,7 +579,7 @@ int Component::transmit(const mime::Message &m, uint64_t max_size, bool ignore_r
                     throw Error(quota(data.code) ? UPOP_E_QUOTA : UPOP_E_MISC,
                                 "the server refused DATA: " + std::to_string(data.code) + " " + one_line(data.text()));
                 }
-                final_reply = smtp_->send_body(src, progress_of(*composed));
+                final_reply = smtp_->send_body(payload, progress_of(payload));
             }
         }
         // this, not a later RSET, is what GetSMTPResponse reports

@@ -2,6 +2,7 @@
 // diagnostics of the last send. One method per operation; errors are thrown as upopmail::Error and
 // turned into statuses by c_api.cpp.
 #pragma once
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -9,6 +10,7 @@
 #include <vector>
 
 #include "mime/message.hpp"
+#include "mime/raw_message.hpp"
 #include "net/cancel.hpp"
 #include "net/tls_cache.hpp"
 #include "proto/pop3.hpp"
@@ -46,8 +48,19 @@ public:
     void set_message(std::string text, const std::string &options); // text is kept (moved)
     // AddAttachmentFromFile (as_inline false) / AddInlineFromFile (true): core/component_compose.cpp
     void add_file(bool as_inline, const std::string &path, const std::string &options);
+    // upop_add_attachment_from_memory (core/component_compose.cpp): ContentID= makes it inline.
+    void add_memory(std::string_view data, const std::string &name, const std::string &options);
+    // upop_set_envelope_from / upop_add_header (core/component_compose.cpp)
+    void set_envelope_from(const std::string &address);
+    void add_header(const std::string &name, const std::string &value);
     void clear_mail();
     int send(const std::string &options);
+    // upop_send_raw / upop_send_raw_file (core/component_sendraw.cpp)
+    int send_raw(std::string_view message, const std::string &recipients, const std::string &options);
+    int send_raw_file(const std::string &path, const std::string &recipients, const std::string &options);
+    // The last Send, SendRaw or SendMail asked for DSN (Notify, Ret, EnvId) and the server does
+    // not offer it, so none was requested.
+    bool dsn_not_requested() const { return dsn_not_requested_; }
     // SendMail (core/component_sendmail.cpp): the legacy one-shot plain-text send.
     int send_mail(const std::string &server, const std::string &header_list, const std::string &text,
                   const std::string &att_list, int64_t mail_size);
@@ -81,10 +94,34 @@ public:
     std::string last_error;
 
 private:
+    // The options of Send and SendRaw (one parser for both).
+    struct SendOptions {
+        uint64_t max_size = 0;
+        bool ignore_rcpt = false;
+        std::string notify, ret, envid; // DSN (RFC 3461); "" = not asked
+    };
+    static SendOptions parse_send_options(const std::string &options, const char *op);
+    // What transmit sends: the envelope, and the message as a source of bytes that knows its
+    // size and can leave refused To/Cc recipients out of its header (a composed message).
+    struct Rcpt {
+        int list; // 0 to, 1 cc, 2 bcc
+        mime::Address a;
+    };
+    class Payload : public proto::BodySource {
+    public:
+        virtual uint64_t size() const = 0;
+        virtual void leave_out(const std::vector<mime::Address> &to, const std::vector<mime::Address> &cc) = 0;
+    };
     security::Context &context(int server) { return server == UPOP_POP ? pop_ctx_ : smtp_ctx_; }
     bool smtp_open() const;
+    void require_smtp_open();
     // Send's work on an open session: the envelope, the refusals, the data.
-    int transmit(const mime::Message &msg, uint64_t max_size, bool ignore_rcpt);
+    int transmit(const mime::Message &msg, const SendOptions &opts);
+    int transmit(const std::string &from, const std::vector<Rcpt> &rcpts, bool eightbit, Payload &payload,
+                 const SendOptions &opts);
+    int send_raw(const std::function<std::unique_ptr<mime::RawMessage>()> &open, const std::string &recipients,
+                 const std::string &options);
+    std::string ehlo_name() const { return ehlo_domain_.empty() ? hostname() : ehlo_domain_; }
     bool pop_open() const;
     void connect_pop(const std::string &connection, const std::string &user, const std::string &password);
     void disconnect_pop();
@@ -126,6 +163,7 @@ private:
         std::string text;
     };
     std::vector<Refusal> refusals_;
+    bool dsn_not_requested_ = false;
 };
 
 } // namespace upopmail

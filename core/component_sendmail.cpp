@@ -65,7 +65,9 @@ int Component::send_mail(const std::string &server, const std::string &header_li
     if (implicit) connect(UPOP_SMTP, server, "", "");
     int status;
     try {
-        status = transmit(m, static_cast<uint64_t>(mail_size), false);
+        SendOptions opts;
+        opts.max_size = static_cast<uint64_t>(mail_size);
+        status = transmit(m, opts);
     } catch (...) {
         if (implicit && smtp_open()) disconnect(UPOP_SMTP);
         throw;

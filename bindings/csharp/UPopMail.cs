@@ -376,11 +376,94 @@ namespace Upopmail
         }
 
         /// <summary>Send over the open SMTP session. Returns the number of refused recipients (more than 0
-        /// only with ignoreRcptError, see RecipientDetails).</summary>
-        public int Send(long maxSize = 0, bool ignoreRcptError = false)
+        /// only with ignoreRcptError, see RecipientDetails). DSN (RFC 3461): notify "NEVER" or any of
+        /// "SUCCESS,FAILURE,DELAY", ret "FULL" or "HDRS", envId; sent when the server offers DSN, else
+        /// DsnNotRequested is true afterwards (the message went all the same).</summary>
+        public int Send(long maxSize = 0, bool ignoreRcptError = false, string notify = null, string ret = null,
+                        string envId = null)
         {
-            string opts = "MaxSize=" + maxSize + Sep + "IgnoreRcptError=" + (ignoreRcptError ? "True" : "False");
-            return Check("Send", Native.upop_send(H, Utf8(opts)), true);
+            return Sent("Send", Native.upop_send(H, Utf8(SendOptions(maxSize, ignoreRcptError, notify, ret, envId))));
+        }
+
+        /// <summary>SendRaw: an existing RFC 5322 message sent as it is (line ends made CRLF, nothing
+        /// added). recipients null or empty: the message's To, Cc and Bcc (its Bcc field is removed);
+        /// the envelope sender is SetEnvelopeFrom's, else the message's Sender or From. Options and
+        /// result as for Send.</summary>
+        public int SendRaw(byte[] message, IEnumerable<string> recipients = null, long maxSize = 0,
+                           bool ignoreRcptError = false, string notify = null, string ret = null, string envId = null)
+        {
+            if (message == null) throw new ArgumentNullException("message");
+            return Sent("SendRaw", Native.upop_send_raw(H, message, (UIntPtr)message.Length, Utf8(Recipients(recipients)),
+                                                        Utf8(SendOptions(maxSize, ignoreRcptError, notify, ret, envId))));
+        }
+
+        /// <summary>SendRaw from a stream, read to its end. It is copied to a temporary file of the
+        /// user's alone (removed afterwards) that the library streams from, so memory stays flat
+        /// whatever the message's size.</summary>
+        public int SendRaw(Stream message, IEnumerable<string> recipients = null, long maxSize = 0,
+                           bool ignoreRcptError = false, string notify = null, string ret = null, string envId = null)
+        {
+            if (message == null) throw new ArgumentNullException("message");
+            string path = Path.GetTempFileName(); // created empty, mode 0600
+            try
+            {
+                using (var f = new FileStream(path, FileMode.Truncate, FileAccess.Write, FileShare.None))
+                    message.CopyTo(f);
+                return SendRawFile(path, recipients, maxSize, ignoreRcptError, notify, ret, envId);
+            }
+            finally { File.Delete(path); }
+        }
+
+        /// <summary>SendRawFile: the message in the file at path, read while it is sent.</summary>
+        public int SendRawFile(string path, IEnumerable<string> recipients = null, long maxSize = 0,
+                               bool ignoreRcptError = false, string notify = null, string ret = null, string envId = null)
+        {
+            return Sent("SendRawFile", Native.upop_send_raw_file(H, Utf8(path), Utf8(Recipients(recipients)),
+                                                                 Utf8(SendOptions(maxSize, ignoreRcptError, notify, ret, envId))));
+        }
+
+        /// <summary>After a send: DSN options were given but the server does not offer DSN, so none
+        /// was requested.</summary>
+        public bool DsnNotRequested { get; private set; }
+
+        int Sent(string operation, int rc)
+        {
+            DsnNotRequested = rc >= 0 && LastError.Contains("DSN not requested");
+            return Check(operation, rc, true);
+        }
+
+        static string Recipients(IEnumerable<string> recipients)
+        {
+            return recipients == null ? "" : Join(new List<string>(recipients).ToArray());
+        }
+
+        static string SendOptions(long maxSize, bool ignoreRcptError, string notify, string ret, string envId)
+        {
+            var opts = new List<string> { "MaxSize=" + maxSize, "IgnoreRcptError=" + (ignoreRcptError ? "True" : "False") };
+            if (!string.IsNullOrEmpty(notify)) opts.Add("Notify=" + notify);
+            if (!string.IsNullOrEmpty(ret)) opts.Add("Ret=" + ret);
+            if (!string.IsNullOrEmpty(envId)) opts.Add("EnvId=" + envId);
+            return Join(opts.ToArray());
+        }
+
+        /// <summary>SetEnvelopeFrom: the envelope sender (MAIL FROM) apart from From; "&lt;&gt;" the null
+        /// reverse-path (bounces, auto-replies); null or "" back to the default.</summary>
+        public void SetEnvelopeFrom(string address) { Check("SetEnvelopeFrom", Native.upop_set_envelope_from(H, Utf8(address))); }
+
+        /// <summary>AddHeader: an extra header field (In-Reply-To, References, X-...). The composer's own
+        /// fields (Subject, From, Content-*...) are refused with a sentence naming the call that sets them.</summary>
+        public void AddHeader(string name, string value) { Check("AddHeader", Native.upop_add_header(H, Utf8(name), Utf8(value))); }
+
+        /// <summary>AddAttachmentFromMemory: an attachment of these bytes (copied now) named name;
+        /// contentId makes it an inline object the HTML refers to as cid:contentId.</summary>
+        public void AddAttachment(byte[] data, string name, string mimeType = null, string contentId = null)
+        {
+            if (data == null) throw new ArgumentNullException("data");
+            var opts = new List<string>();
+            if (mimeType != null) opts.Add("MIMEType=" + mimeType);
+            if (contentId != null) opts.Add("ContentID=" + contentId);
+            Check("AddAttachment", Native.upop_add_attachment_from_memory(H, data, (UIntPtr)data.Length, Utf8(name),
+                                                                         Utf8(Join(opts.ToArray()))));
         }
 
         /// <summary>SendMail, the legacy one-shot plain-text send: headers TO and FROM (mandatory), CC,
@@ -662,6 +745,11 @@ namespace Upopmail
             [DllImport(Lib)] public static extern int upop_add_attachment_from_file(IntPtr h, byte[] path, byte[] options);
             [DllImport(Lib)] public static extern int upop_add_inline_from_file(IntPtr h, byte[] path, byte[] options);
             [DllImport(Lib)] public static extern int upop_send(IntPtr h, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send_raw(IntPtr h, byte[] message, UIntPtr len, byte[] recipients, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send_raw_file(IntPtr h, byte[] path, byte[] recipients, byte[] options);
+            [DllImport(Lib)] public static extern int upop_set_envelope_from(IntPtr h, byte[] address);
+            [DllImport(Lib)] public static extern int upop_add_header(IntPtr h, byte[] name, byte[] value);
+            [DllImport(Lib)] public static extern int upop_add_attachment_from_memory(IntPtr h, byte[] data, UIntPtr len, byte[] name, byte[] options);
             [DllImport(Lib)] public static extern int upop_send_mail(IntPtr h, byte[] server, byte[] headers, byte[] text,
                                                                      byte[] atts, long mailSize);
             [DllImport(Lib)] public static extern int upop_clear_mail(IntPtr h);

@@ -221,14 +221,14 @@ std::string rfc5322_date()
     return buf;
 }
 
-std::string generate_message_id(const std::string &hostname)
+std::string generate_message_id(const std::string &domain)
 {
     std::time_t now = std::time(nullptr);
     std::tm ut{};
     gmtime_r(&now, &ut);
     char ts[32];
     std::strftime(ts, sizeof ts, "%Y%m%d%H%M%S", &ut);
-    return "<" + std::string(ts) + "." + random_alnum(16) + "@" + hostname + ">";
+    return "<" + std::string(ts) + "." + random_alnum(16) + "@" + domain + ">";
 }
 
 std::string normalise_crlf(std::string_view text)
@@ -473,6 +473,7 @@ struct Node {
     std::string body;           // a leaf's literal encoded content
     std::string_view body_as_is; // or the Message's own text (Body::as_is)
     std::string path;           // or a file, base64
+    std::shared_ptr<const std::string> data; // or bytes from memory, base64
     uint64_t size = 0;
     int64_t mtime_ns = 0;       // the file's, when the composer looked
     std::string boundary;       // a multipart's
@@ -506,21 +507,26 @@ int64_t mtime_ns(const struct stat &st)
 
 Node file_node(const FilePart &f, bool as_inline)
 {
-    const std::string what = std::string(as_inline ? "inline object" : "attachment") + " '" + f.path + "'";
-    struct stat st {};
-    if (::stat(f.path.c_str(), &st) != 0) {
-        int e = errno;
-        throw Error(UPOP_E_FILE, "the " + what + " cannot be read: " + std::strerror(e));
-    }
-    if (!S_ISREG(st.st_mode)) throw Error(UPOP_E_FILE, "the " + what + " is no longer a regular file");
-    if (f.mtime_ns >= 0 && (static_cast<uint64_t>(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns))
-        throw Error(UPOP_E_FILE, "the " + what + " changed after it was added (" + std::to_string(f.size) +
-                                     " bytes then, " + std::to_string(st.st_size) +
-                                     " bytes and a new modification time or not now): add it again");
     Node n;
-    n.path = f.path;
-    n.size = static_cast<uint64_t>(st.st_size);
-    n.mtime_ns = mtime_ns(st);
+    if (f.data) {
+        n.data = f.data;
+        n.size = f.data->size();
+    } else {
+        const std::string what = std::string(as_inline ? "inline object" : "attachment") + " '" + f.path + "'";
+        struct stat st {};
+        if (::stat(f.path.c_str(), &st) != 0) {
+            int e = errno;
+            throw Error(UPOP_E_FILE, "the " + what + " cannot be read: " + std::strerror(e));
+        }
+        if (!S_ISREG(st.st_mode)) throw Error(UPOP_E_FILE, "the " + what + " is no longer a regular file");
+        if (f.mtime_ns >= 0 && (static_cast<uint64_t>(st.st_size) != f.size || mtime_ns(st) != f.mtime_ns))
+            throw Error(UPOP_E_FILE, "the " + what + " changed after it was added (" + std::to_string(f.size) +
+                                         " bytes then, " + std::to_string(st.st_size) +
+                                         " bytes and a new modification time or not now): add it again");
+        n.path = f.path;
+        n.size = static_cast<uint64_t>(st.st_size);
+        n.mtime_ns = mtime_ns(st);
+    }
     std::string type = f.mime_type.empty() ? "application/octet-stream" : f.mime_type;
     n.headers = "Content-Type: " + type + mime_parameter("name", f.filename) + "\r\n";
     n.headers += "Content-Transfer-Encoding: base64\r\n";
@@ -563,6 +569,8 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     if (msg.reply_to) h += "Reply-To: " + format_address(*msg.reply_to) + "\r\n";
     h += encode_header_text("Subject", msg.subject) + "\r\n";
     if (msg.message_id) h += "Message-ID: " + *msg.message_id + "\r\n";
+    else if (!opts.message_id.empty()) h += "Message-ID: " + opts.message_id + "\r\n";
+    for (const auto &f : msg.extra_headers) h += f + "\r\n";
     if (msg.priority >= 1 && msg.priority <= 5) {
         static const char *names[] = {"", "1 (Highest)", "2 (High)", "3 (Normal)", "4 (Low)", "5 (Lowest)"};
         h += std::string("X-Priority: ") + names[msg.priority] + "\r\n";
@@ -570,7 +578,6 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
         if (msg.priority >= 4) h += "Importance: low\r\n";
     }
     h += "MIME-Version: 1.0\r\n";
-    (void)opts;
 
     // The tree: mixed -> [alternative -> [plain, related -> [html, inlines...]], attachments...],
     // each level left out when it would hold a single part. Inline objects without HTML are ignored.
@@ -611,7 +618,7 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
     // (moved, not copied).
     std::string lit = std::move(h);
     auto flush = [&] {
-        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0, {}});
+        if (!lit.empty()) segs_.push_back(Segment{std::move(lit), {}, 0, 0, {}, {}});
         lit.clear();
     };
     std::function<void(Node &, bool)> emit = [&](Node &n, bool is_top) {
@@ -625,20 +632,20 @@ Composer::Composer(const Message &msg, std::vector<Address> to_header, std::vect
                 lit += "\r\n";
             }
             lit += "--" + n.boundary + "--\r\n";
-        } else if (!n.path.empty()) {
+        } else if (!n.path.empty() || n.data) {
             flush();
-            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns, {}});
+            segs_.push_back(Segment{{}, n.path, n.size, n.mtime_ns, {}, n.data});
         } else if (!n.body.empty()) {
             flush();
-            segs_.push_back(Segment{std::move(n.body), {}, 0, 0, {}});
+            segs_.push_back(Segment{std::move(n.body), {}, 0, 0, {}, {}});
         } else if (!n.body_as_is.empty()) {
             flush();
-            segs_.push_back(Segment{{}, {}, 0, 0, n.body_as_is});
+            segs_.push_back(Segment{{}, {}, 0, 0, n.body_as_is, {}});
         }
     };
     emit(top, true);
     flush();
-    for (const auto &s : segs_) size_ += s.path.empty() ? s.bytes().size() : base64_lines_size(s.file_size);
+    for (const auto &s : segs_) size_ += s.encoded() ? base64_lines_size(s.file_size) : s.bytes().size();
 }
 
 Composer::~Composer() { close_file(); }
@@ -649,49 +656,56 @@ void Composer::close_file()
     fd_ = -1;
 }
 
-// Reads the next piece of the current file and encodes it into chunk_ (the encoder keeps the
-// line breaks where they fall for the whole file, whatever the size of the pieces; a multiple
-// of 57 bytes leaves it nothing to hold).
+// Reads the next piece of the current file (or attachment from memory) and encodes it into
+// chunk_ (the encoder keeps the line breaks where they fall for the whole file, whatever the
+// size of the pieces; a multiple of 57 bytes leaves it nothing to hold).
 void Composer::fill_file_chunk()
 {
     const Segment &s = segs_[seg_];
-    if (fd_ < 0) {
-        fd_ = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
-        if (fd_ < 0) {
-            int e = errno;
-            throw Error(UPOP_E_FILE, "the file '" + s.path + "' cannot be opened: " + std::strerror(e));
-        }
-    }
-    // The file must stay the one that was measured: a truncated or rewritten attachment would
-    // otherwise go out well-formed and wrong.
-    struct stat st {};
-    if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) != s.file_size || mtime_ns(st) != s.file_mtime_ns) {
-        close_file();
-        throw Error(UPOP_E_FILE, "the file '" + s.path + "' changed while the message was sent (" +
-                                     std::to_string(s.file_size) + " bytes when the message was measured)");
-    }
     constexpr size_t kChunk = 57 * 1150; // 65550 bytes -> 1150 lines
-    size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, file_left_));
-    raw_.resize(want); // the buffers keep their capacity from chunk to chunk
-    size_t got = 0;
-    while (got < want) {
-        ssize_t r = ::read(fd_, raw_.data() + got, want - got);
-        if (r < 0 && errno == EINTR) continue;
-        if (r < 0) {
-            int e = errno;
-            close_file();
-            throw Error(UPOP_E_FILE, "reading the file '" + s.path + "' failed: " + std::strerror(e));
+    const size_t want = static_cast<size_t>(std::min<uint64_t>(kChunk, file_left_));
+    std::string_view piece;
+    if (s.data) {
+        piece = std::string_view(*s.data).substr(s.data->size() - file_left_, want);
+    } else {
+        if (fd_ < 0) {
+            fd_ = ::open(s.path.c_str(), O_RDONLY | O_CLOEXEC);
+            if (fd_ < 0) {
+                int e = errno;
+                throw Error(UPOP_E_FILE, "the file '" + s.path + "' cannot be opened: " + std::strerror(e));
+            }
         }
-        if (r == 0) {
+        // The file must stay the one that was measured: a truncated or rewritten attachment would
+        // otherwise go out well-formed and wrong.
+        struct stat st {};
+        if (::fstat(fd_, &st) != 0 || static_cast<uint64_t>(st.st_size) != s.file_size ||
+            mtime_ns(st) != s.file_mtime_ns) {
             close_file();
-            throw Error(UPOP_E_FILE, "the file '" + s.path + "' became shorter while the message was sent");
+            throw Error(UPOP_E_FILE, "the file '" + s.path + "' changed while the message was sent (" +
+                                         std::to_string(s.file_size) + " bytes when the message was measured)");
         }
-        got += static_cast<size_t>(r);
+        raw_.resize(want); // the buffers keep their capacity from chunk to chunk
+        size_t got = 0;
+        while (got < want) {
+            ssize_t r = ::read(fd_, raw_.data() + got, want - got);
+            if (r < 0 && errno == EINTR) continue;
+            if (r < 0) {
+                int e = errno;
+                close_file();
+                throw Error(UPOP_E_FILE, "reading the file '" + s.path + "' failed: " + std::strerror(e));
+            }
+            if (r == 0) {
+                close_file();
+                throw Error(UPOP_E_FILE, "the file '" + s.path + "' became shorter while the message was sent");
+            }
+            got += static_cast<size_t>(r);
+        }
+        piece = raw_;
     }
     file_left_ -= want;
     const size_t room = static_cast<size_t>(base64_lines_size(encoder_.pending() + want));
     if (chunk_.size() < room) chunk_.resize(room);
-    chunk_len_ = encoder_.feed(raw_, chunk_.data());
+    chunk_len_ = encoder_.feed(piece, chunk_.data());
     if (file_left_ == 0) chunk_len_ += encoder_.finish(chunk_.data() + chunk_len_);
     chunk_pos_ = 0;
 }
@@ -701,7 +715,7 @@ size_t Composer::read(char *buf, size_t cap)
     size_t n = 0;
     while (n < cap && seg_ < segs_.size()) {
         Segment &s = segs_[seg_];
-        if (s.path.empty()) {
+        if (!s.encoded()) {
             const std::string_view bytes = s.bytes();
             size_t k = std::min(cap - n, bytes.size() - off_);
             std::memcpy(buf + n, bytes.data() + off_, k);

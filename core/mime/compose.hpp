@@ -12,7 +12,9 @@
 namespace upopmail::mime {
 
 struct ComposeOptions {
-    std::string hostname = "localhost"; // for generated ids
+    // The Message-ID written when the message has no explicit one (Message::message_id); ""
+    // writes none. Send generates a fresh one for every transmission (generate_message_id).
+    std::string message_id;
 };
 
 class Composer {
@@ -37,14 +39,17 @@ public:
     bool needs_8bit() const { return eightbit_; }
 
 private:
-    // The message is a sequence of literal text and base64-encoded files.
+    // The message is a sequence of literal text and base64-encoded files (or attachments from
+    // memory, encoded the same way).
     struct Segment {
         std::string text;       // literal bytes (when path is empty)
         std::string path;       // a file, sent base64 in 76-character lines
         uint64_t file_size = 0; // bytes of the file sent (as seen when the composer was made)
         int64_t file_mtime_ns = 0; // its modification time then: a change while sending is refused
         std::string_view borrowed; // or literal bytes of the Message itself (text and path empty)
+        std::shared_ptr<const std::string> data; // or an attachment's bytes (base64 like a file)
         std::string_view bytes() const { return text.empty() ? borrowed : std::string_view(text); }
+        bool encoded() const { return !path.empty() || data; }
     };
     void fill_file_chunk();
     void close_file();
@@ -68,8 +73,9 @@ std::string encode_header_text(std::string_view name, std::string_view value);
 std::string format_address(const Address &a);
 // RFC 5322 date of now, e.g. "Sat, 28 Nov 2026 01:02:03 +0000".
 std::string rfc5322_date();
-// The original's generated id: <TimeStamp.XXXXXXXXXXXXXXXX@HostName>.
-std::string generate_message_id(const std::string &hostname);
+// A fresh id: <TimeStamp.XXXXXXXXXXXXXXXX@domain> (UTC time to the second and 16 random
+// alphanumeric characters, about 95 bits, from std::random_device).
+std::string generate_message_id(const std::string &domain);
 // Line endings normalised to CRLF.
 std::string normalise_crlf(std::string_view text);
 std::string quoted_printable(std::string_view text_crlf);

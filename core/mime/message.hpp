@@ -2,6 +2,7 @@
 // into RFC 5322 + MIME).
 #pragma once
 #include <cstdint>
+#include <memory>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -22,10 +23,11 @@ Address parse_address(std::string_view text);
 std::vector<Address> parse_address_list(std::string_view list);
 
 struct FilePart {
-    std::string path;
+    std::string path;       // the file; empty for a part from memory (data)
+    std::shared_ptr<const std::string> data; // the bytes of a part from memory (copied when added)
     std::string mime_type;
     std::string content_id; // inline parts
-    std::string filename;   // the name shown to the recipient (base name of path)
+    std::string filename;   // the name shown to the recipient (base name of path, or the name given)
     uint64_t size = 0;      // bytes when added
     int64_t mtime_ns = -1;  // modification time when added (ns since the epoch); -1: not known.
                             // When known, the composer refuses a file whose size or mtime changed.
@@ -36,7 +38,13 @@ struct Message {
     std::vector<Address> to, cc, bcc;
     std::string subject;
     int priority = 0; // 0: none; 1..5
-    std::optional<std::string> message_id;
+    std::optional<std::string> message_id; // explicit (SetMessageId); else each Send generates one
+    // The envelope sender (upop_set_envelope_from): unset = the From address; "" = the null
+    // reverse-path <>; else a bare address.
+    std::optional<std::string> envelope_from;
+    // Extra header fields (upop_add_header), each a whole field already encoded and folded,
+    // without its final CRLF.
+    std::vector<std::string> extra_headers;
     std::optional<std::string> text_plain, text_html;
     std::vector<FilePart> attachments, inlines;
 };

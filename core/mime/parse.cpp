@@ -56,6 +56,7 @@ size_t split_headers(std::string_view s, const Limits &limits, std::vector<Heade
         if (is_wsp(line[0])) {
             if (out.empty()) return pos;
             out.back().value.append(line); // unfolding: the line break goes, the blank stays
+            out.back().end = next;
         } else {
             size_t colon = line.find(':');
             if (colon == std::string_view::npos) return pos;
@@ -67,7 +68,7 @@ size_t split_headers(std::string_view s, const Limits &limits, std::vector<Heade
             if (out.size() >= limits.max_fields)
                 throw Error(UPOP_E_RETRIEVAL, "a header block of the message has more than " +
                                                   std::to_string(limits.max_fields) + " fields");
-            out.push_back({to_lower(name), std::string(line.substr(colon + 1))});
+            out.push_back({to_lower(name), std::string(line.substr(colon + 1)), pos, next});
         }
         pos = next;
     }
@@ -237,6 +238,14 @@ std::vector<HeaderField> parse_header_block(std::string_view block, const Limits
     split_headers(block, limits, out);
     trim_values(out);
     return out;
+}
+
+size_t parse_header_section(std::string_view message, std::vector<HeaderField> &out, const Limits &limits)
+{
+    out.clear();
+    size_t body = split_headers(message, limits, out);
+    trim_values(out);
+    return body;
 }
 
 std::string decode_header_text(std::string_view raw)

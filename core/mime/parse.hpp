@@ -26,6 +26,8 @@ struct Limits {
 struct HeaderField {
     std::string name;  // lower case
     std::string value; // unfolded (CRLF + blank removed), outer blanks trimmed, still raw bytes
+    size_t begin = 0, end = 0; // the field's bytes in the parsed text, continuation lines and
+                               // the final line break included
 };
 
 // Parameters by lower-case name; values decoded (quoted-string unquoted, RFC 2231 percent
@@ -65,6 +67,11 @@ std::vector<const Part *> leaves(const Part &root);
 // Splits a header block into unfolded fields (stops at the first empty line or the end).
 // Throws Error(UPOP_E_RETRIEVAL) past limits.max_header_bytes or limits.max_fields.
 std::vector<HeaderField> parse_header_block(std::string_view block, const Limits &limits = {});
+
+// The header section at the start of a message: its fields into out, and the offset where the
+// body starts (after the empty line; or the first line that is neither a field nor a
+// continuation; or the end). Throws Error(UPOP_E_RETRIEVAL) past the limits, as above.
+size_t parse_header_section(std::string_view message, std::vector<HeaderField> &out, const Limits &limits = {});
 
 // RFC 2047: unstructured header text with encoded words decoded, into UTF-8. Adjacent encoded
 // words are joined without the blanks between them (and decoded together, so a character split

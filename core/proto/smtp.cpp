@@ -119,14 +119,34 @@ uint64_t SmtpSession::max_size() const
     return 0;
 }
 
+std::string xtext(std::string_view s)
+{
+    static const char hex[] = "0123456789ABCDEF";
+    std::string out;
+    for (unsigned char c : s) {
+        if (c >= '!' && c <= '~' && c != '+' && c != '=') {
+            out += static_cast<char>(c);
+        } else {
+            out += '+';
+            out += hex[c >> 4];
+            out += hex[c & 15];
+        }
+    }
+    return out;
+}
+
 std::vector<std::string> SmtpSession::envelope_commands(const Envelope &env) const
 {
     std::string mail = "MAIL FROM:<" + env.from + ">";
     if (env.size && has_capability("SIZE")) mail += " SIZE=" + std::to_string(env.size);
     if (env.eightbit && has_capability("8BITMIME")) mail += " BODY=8BITMIME";
     if (env.smtputf8 && has_capability("SMTPUTF8")) mail += " SMTPUTF8";
+    const bool dsn = has_capability("DSN");
+    if (dsn && !env.ret.empty()) mail += " RET=" + env.ret;
+    if (dsn && !env.envid.empty()) mail += " ENVID=" + xtext(env.envid);
     std::vector<std::string> cmds{mail};
-    for (auto &r : env.rcpts) cmds.push_back("RCPT TO:<" + r + ">");
+    for (auto &r : env.rcpts)
+        cmds.push_back("RCPT TO:<" + r + ">" + (dsn && !env.notify.empty() ? " NOTIFY=" + env.notify : ""));
     return cmds;
 }
 

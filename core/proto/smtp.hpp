@@ -25,7 +25,13 @@ struct Envelope {
     uint64_t size = 0;              // SIZE= parameter when the server offers SIZE (0: none)
     bool smtputf8 = false;
     bool eightbit = false;
+    // DSN (RFC 3461), sent when the server offers DSN: NOTIFY= on every RCPT, RET= and ENVID=
+    // (xtext-encoded here) on MAIL; "" leaves a parameter out.
+    std::string notify, ret, envid;
 };
+
+// RFC 3461 4: xtext, every byte outside '!'..'~' and '+' and '=' as "+XX".
+std::string xtext(std::string_view s);
 
 struct EnvelopeResult {
     Reply mail;

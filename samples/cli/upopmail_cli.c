@@ -75,6 +75,7 @@ static const char *common_help =
 
 static const char *send_help =
     "usage: upopmail send [OPTIONS] --from ADDR --to ADDR [--subject TEXT] [--text TEXT]\n"
+    "       upopmail send [OPTIONS] --eml FILE [--to ADDR]...\n"
     "\n"
     "Composes a message and sends it over SMTP, e.g.\n"
     "  UPOPMAIL_PASSWORD=... upopmail send -s smtp://mail.example.org:587 \\\n"
@@ -92,7 +93,17 @@ static const char *send_help =
     "  -a, --attach FILE      attach FILE (repeat)\n"
     "  --inline CID=FILE      an inline object the HTML refers to as cid:CID (repeat)\n"
     "  --priority N           1 (highest) to 5 (lowest)\n"
-    "  --message-id ID        Message-ID to use ('auto' generates one)\n"
+    "  --message-id ID        Message-ID to use ('auto' generates one; default: a fresh one)\n"
+    "  --header 'NAME: VALUE' an extra header field, e.g. 'In-Reply-To: <id@host>' (repeat)\n"
+    "  --eml FILE             send FILE, an existing RFC 5322 message, as it is ('-': standard\n"
+    "                         input); the recipients are --to/--cc/--bcc if given, else the\n"
+    "                         message's To, Cc and Bcc (its Bcc field is removed); the composing\n"
+    "                         options above do not apply\n"
+    "Envelope and delivery:\n"
+    "  --envelope-from ADDR   MAIL FROM apart from From ('<>': the null reverse-path, for bounces)\n"
+    "  --notify LIST          DSN: NEVER, or any of SUCCESS,FAILURE,DELAY (when the server offers\n"
+    "                         DSN; else a warning says none was requested); --ret FULL|HDRS,\n"
+    "                         --envid ID likewise\n"
     "  --max-size BYTES       refuse to send a larger message (status -6)\n"
     "  --ignore-rcpt-errors   send to the accepted recipients when some are refused (exit 20)\n"
     "\n";
@@ -306,6 +317,9 @@ typedef struct opts {
     const char *from, *reply_to, *subject, *text, *text_file, *html_file, *priority, *message_id;
     const char *max_size;
     int ignore_rcpt;
+    const char *eml, *envelope_from, *notify, *ret, *envid;
+    const char *hdr[MAX_ITEMS];
+    int n_hdr;
     const char *to[MAX_ITEMS], *cc[MAX_ITEMS], *bcc[MAX_ITEMS], *attach[MAX_ITEMS], *inl[MAX_ITEMS];
     int n_to, n_cc, n_bcc, n_attach, n_inl;
     /* get / delete / drivers */
@@ -433,6 +447,12 @@ static int parse(int argc, char **argv, opts *o)
         else if (is_send && FLAG("--inline")) { if (push(o->inl, &o->n_inl, v, name)) return EXIT_USAGE; }
         else if (is_send && FLAG("--priority")) o->priority = v;
         else if (is_send && FLAG("--message-id")) o->message_id = v;
+        else if (is_send && FLAG("--header")) { if (push(o->hdr, &o->n_hdr, v, name)) return EXIT_USAGE; }
+        else if (is_send && FLAG("--eml")) o->eml = v;
+        else if (is_send && FLAG("--envelope-from")) o->envelope_from = v;
+        else if (is_send && FLAG("--notify")) o->notify = v;
+        else if (is_send && FLAG("--ret")) o->ret = v;
+        else if (is_send && FLAG("--envid")) o->envid = v;
         else if (FLAG("--max-size")) o->max_size = v;
         else if (FLAG("-o") || FLAG("--output")) o->output = v;
         else if (FLAG("--attachments")) o->att_dir = v;
@@ -684,17 +704,21 @@ static int cmd_send(opts *o)
     session s = {0};
     const char *server = server_or_env(o, "UPOPMAIL_SMTP_SERVER");
     const char *from = o->from ? o->from : getenv("UPOPMAIL_FROM");
-    buf list = {0}, text = {0};
-    char opt[128];
-    int rc, i, status;
+    buf list = {0}, text = {0}, eml = {0};
+    char opt[512];
+    int rc, i, status, eml_path = 0;
 
     s.o = o;
     if (server == NULL) return usage_error("send needs --server (or $UPOPMAIL_SMTP_SERVER)%s", "");
-    if (o->n_to + o->n_cc + o->n_bcc == 0) return usage_error("send needs --to, --cc or --bcc%s", "");
+    if (o->eml && (o->subject || o->text || o->text_file || o->html_file || o->n_attach || o->n_inl ||
+                   o->reply_to || o->priority || o->message_id || o->n_hdr || o->from))
+        return usage_error("--eml sends a message as it is: it takes no composing option (%s)",
+                           "--from, --subject, --text, --attach, --header...");
+    if (!o->eml && o->n_to + o->n_cc + o->n_bcc == 0) return usage_error("send needs --to, --cc or --bcc%s", "");
     if (o->text && o->text_file) return usage_error("give --text or --text-file, not both%s", "");
     if ((status = open_session(&s, "SMTP")) != 0) goto out;
-    if (from == NULL || !from[0]) from = (o->user && strchr(o->user, '@')) ? o->user : NULL;
-    if (from == NULL) {
+    if (!o->eml && (from == NULL || !from[0])) from = (o->user && strchr(o->user, '@')) ? o->user : NULL;
+    if (!o->eml && from == NULL) {
         status = usage_error("send needs --from (or $UPOPMAIL_FROM)%s", "");
         goto out;
     }
@@ -704,6 +728,31 @@ static int cmd_send(opts *o)
     if ((rc = (call)) != UPOP_OK) {                                                                \
         status = fail(&s, what, rc);                                                               \
         goto out;                                                                                  \
+    }
+    if (o->envelope_from) TRY(upop_set_envelope_from(s.h, o->envelope_from), "--envelope-from");
+    if (o->eml) {
+        /* a regular file (also as standard input) streams; a pipe is read into memory first */
+        struct stat st;
+        int is_stdin = strcmp(o->eml, "-") == 0;
+        if (is_stdin && fstat(0, &st) == 0 && S_ISREG(st.st_mode) && lseek(0, 0, SEEK_CUR) == 0) {
+            eml_path = 1;
+        } else if (is_stdin) {
+            if (read_file("-", &eml) != 0) {
+                errorf("--eml -: %s", strerror(errno));
+                status = 13;
+                goto out;
+            }
+        } else {
+            eml_path = 1;
+        }
+        /* explicit recipients, else the message's own */
+        for (i = 0; i < o->n_to + o->n_cc + o->n_bcc; i++) {
+            const char *a = i < o->n_to ? o->to[i] : i < o->n_to + o->n_cc ? o->cc[i - o->n_to] : o->bcc[i - o->n_to - o->n_cc];
+            if (list.len) buf_add(&list, "\x1b", 1);
+            buf_str(&list, a);
+        }
+        if (list.data == NULL) buf_add(&list, "", 0);
+        goto connect;
     }
     TRY(upop_set_from(s.h, from), "--from");
     join(&list, o->to, o->n_to);
@@ -748,14 +797,34 @@ static int cmd_send(opts *o)
         TRY(upop_add_inline_from_file(s.h, eq + 1, options), eq + 1);
     }
 
+    for (i = 0; i < o->n_hdr; i++) {
+        const char *colon = strchr(o->hdr[i], ':');
+        char name[80];
+        if (colon == NULL || colon == o->hdr[i] || (size_t)(colon - o->hdr[i]) >= sizeof name) {
+            status = usage_error("--header needs 'NAME: VALUE', not '%s'", o->hdr[i]);
+            goto out;
+        }
+        snprintf(name, sizeof name, "%.*s", (int)(colon - o->hdr[i]), o->hdr[i]);
+        TRY(upop_add_header(s.h, name, colon[1] == ' ' ? colon + 2 : colon + 1), "--header");
+    }
+
+connect:
     if ((rc = upop_connect(s.h, UPOP_SMTP, server, "", "")) != UPOP_OK) {
         status = fail_smtp(&s, "logon", rc);
         goto out;
     }
-    snprintf(opt, sizeof opt, "MaxSize=%s\x1bIgnoreRcptError=%s", o->max_size ? o->max_size : "0",
-             o->ignore_rcpt ? "True" : "False");
-    rc = upop_send(s.h, opt);
+    snprintf(opt, sizeof opt, "MaxSize=%s\x1bIgnoreRcptError=%s%s%s%s%s%s%s", o->max_size ? o->max_size : "0",
+             o->ignore_rcpt ? "True" : "False", o->notify ? "\x1bNotify=" : "", o->notify ? o->notify : "",
+             o->ret ? "\x1bRet=" : "", o->ret ? o->ret : "", o->envid ? "\x1b" "EnvId=" : "", o->envid ? o->envid : "");
+    if (o->eml && eml_path)
+        rc = upop_send_raw_file(s.h, strcmp(o->eml, "-") == 0 ? "/dev/stdin" : o->eml, list.data, opt);
+    else if (o->eml)
+        rc = upop_send_raw(s.h, eml.data, eml.len, list.data, opt);
+    else
+        rc = upop_send(s.h, opt);
     end_progress(&s);
+    if (rc >= 0 && strstr(upop_last_error(s.h), "DSN not requested") != NULL)
+        errorf("warning: %s", upop_last_error(s.h));
     if (rc < 0) {
         status = fail_smtp(&s, "send", rc);
         goto out;
@@ -786,6 +855,7 @@ static int cmd_send(opts *o)
 out:
     buf_free(&list);
     buf_free(&text);
+    buf_free(&eml);
     close_session(&s);
     return status;
 }

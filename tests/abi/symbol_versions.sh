@@ -1,6 +1,6 @@
 #!/bin/sh
 # symbol_versions.sh LIBRARY — the version nodes of the exported symbols: every name of 0.1 keeps
-# UPOPMAIL_0, upop_strerror, upop_retrieve, upop_find_uidl, upop_noop and upop_reset are UPOPMAIL_0.2, and no later name lands in UPOPMAIL_0.
+# UPOPMAIL_0, the additions of 0.2 (upop_strerror, upop_retrieve, the sending calls, upop_find_uidl, upop_noop, upop_reset) are UPOPMAIL_0.2, and no later name lands in UPOPMAIL_0.
 set -u
 lib=$1
 v01="upop_abi_version upop_add_attachment_from_file upop_add_inline_from_file upop_cancel
@@ -19,7 +19,7 @@ for n in $v01; do
   v=$(node_of "$n")
   [ "$v" = "UPOPMAIL_0" ] || { echo "$n: version node '$v', expected UPOPMAIL_0"; fail=1; }
 done
-for n in upop_strerror upop_retrieve upop_find_uidl upop_noop upop_reset; do
+for n in upop_strerror upop_retrieve upop_find_uidl upop_noop upop_reset upop_send_raw upop_send_raw_file upop_set_envelope_from upop_add_header upop_add_attachment_from_memory; do
   v=$(node_of "$n")
   [ "$v" = "UPOPMAIL_0.2" ] || { echo "$n: version node '$v', expected UPOPMAIL_0.2"; fail=1; }
 done

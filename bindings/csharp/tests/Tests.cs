@@ -169,6 +169,54 @@ static class Tests
             }
         });
 
+        Run("SendRaw(byte[]) and SendRaw(Stream): recipients from the message, Bcc removed, envelope sender", () => {
+            string tok1 = Token("raw1"), tok2 = Token("raw2");
+            string msg1 = "From: C# <" + Addr + ">\r\nTo: " + Addr + "\r\nBcc: " + Addr + "\r\nSubject: " + tok1 +
+                          "\r\nMessage-ID: <" + tok1 + "@example.test>\r\n\r\nraw from a byte array\r\n.dot line\r\n";
+            string msg2 = "From: " + Addr + "\nTo: nobody@example.invalid\nSubject: " + tok2 + "\n\nraw from a stream\n";
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                m.LogonSmtp("localhost+" + Submission);
+                Check(m.SendRaw(Encoding.UTF8.GetBytes(msg1)) == 0, "SendRaw(byte[])");
+                m.SetEnvelopeFrom("<>");
+                using (var st = new MemoryStream(Encoding.UTF8.GetBytes(msg2)))
+                    Check(m.SendRaw(st, new[] { Addr }) == 0, "SendRaw(Stream)");
+                var e = Throws<UPopMailException>(() => m.SendRaw(Encoding.UTF8.GetBytes("From: " + Addr + "\r\n\r\nx\r\n")));
+                Check(e.Status == -12 && e.Sentence.Contains("no recipient"), e.Message);
+                var h = Throws<UPopMailException>(() => m.AddHeader("Subject", "x"));
+                Check(h.Status == -2 && h.Sentence.Contains("upop_set_subject"), h.Message);
+                m.LogoffSmtp();
+            }
+            string raw1 = WaitFor(tok1, delete: true);
+            Check(raw1.Contains("Message-ID: <" + tok1 + "@example.test>"), "Message-ID as given");
+            Check(raw1.Contains("raw from a byte array\r\n.dot line\r\n"), "body intact");
+            Check(!raw1.Contains("Bcc:"), "Bcc removed");
+            string raw2 = WaitFor(tok2, delete: true);
+            Check(raw2.Contains("Return-Path: <>"), "null reverse-path");
+            Check(raw2.Contains("raw from a stream\r\n"), "stream body");
+        });
+
+        Run("AddHeader and AddAttachment(byte[]) arrive", () => {
+            string tok = Token("extras");
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                m.LogonSmtp("localhost+" + Submission);
+                m.SetFrom(Addr);
+                m.SetTo(Addr);
+                m.SetSubject(tok);
+                m.SetMessage("with extras");
+                m.AddHeader("In-Reply-To", "<parent@example.test>");
+                m.AddAttachment(new byte[] { 0, 1, 2, 255 }, "data.bin");
+                Check(m.Send() == 0, "sent");
+                m.LogoffSmtp();
+            }
+            string raw = WaitFor(tok, delete: true);
+            Check(raw.Contains("In-Reply-To: <parent@example.test>"), "In-Reply-To");
+            Check(raw.Contains("filename=\"data.bin\"") && raw.Contains("AAEC/w=="), "the attachment");
+        });
+
         Run("STARTTLS + AUTH PLAIN send, POP3 read back and delete", () => {
             string tok = Token("plain");
             var trace = new List<string>();

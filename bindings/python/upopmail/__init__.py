@@ -267,6 +267,23 @@ def _addresses(value: Addresses) -> str:
     return SEP.join(value)
 
 
+def _send_options(max_size: int, ignore_rcpt_error: bool, notify: Union[str, Sequence[str], None],
+                  ret: Optional[str], envid: Optional[str]) -> str:
+    """The option list of Send and SendRaw (GOLD-separated)."""
+    opts: Dict[str, object] = {}
+    if max_size:
+        opts["MaxSize"] = int(max_size)
+    if ignore_rcpt_error:
+        opts["IgnoreRcptError"] = "True"
+    if notify:
+        opts["Notify"] = notify if isinstance(notify, str) else ",".join(notify)
+    if ret:
+        opts["Ret"] = ret
+    if envid:
+        opts["EnvId"] = envid
+    return join_list(opts)
+
+
 def version() -> str:
     """The library's version, "MAJOR.MINOR.PATCH"."""
     return _u(_lib.upop_version())
@@ -346,6 +363,8 @@ class Mail:
         self._trace_cb: Any = None
         self._progress_cb: Any = None
         self._callback_error: Optional[BaseException] = None
+        #: after a send: DSN options were given but the server does not offer DSN
+        self.dsn_not_requested = False
         try:
             if ca_certificate is not None:
                 self._tmpdir = tempfile.mkdtemp(prefix="upopmail-")
@@ -666,12 +685,17 @@ class Mail:
              bcc: Addresses = None, reply_to: Optional[str] = None, subject: Optional[str] = None,
              text: Optional[str] = None, html: Optional[str] = None,
              attachments: Sequence[Union[str, "os.PathLike[str]"]] = (), priority: Optional[int] = None,
-             max_size: int = 0, ignore_rcpt_error: bool = False) -> int:
+             max_size: int = 0, ignore_rcpt_error: bool = False,
+             notify: Union[str, Sequence[str], None] = None, ret: Optional[str] = None,
+             envid: Optional[str] = None) -> int:
         """Send over the open SMTP session. The keywords compose the message first (each one
         that is given replaces that part); without them the message set by the set_* methods
         goes out. Returns the number of refused recipients (0 when all were accepted; more only
         with ignore_rcpt_error=True, see recipient_details()). Without ignore_rcpt_error a
-        refused recipient raises RecipientsRefused (nothing was sent)."""
+        refused recipient raises RecipientsRefused (nothing was sent). DSN (RFC 3461): notify
+        ("NEVER", or any of "SUCCESS", "FAILURE", "DELAY", as a list or a ','-separated string),
+        ret ("FULL" or "HDRS"), envid; sent when the server offers DSN, else dsn_not_requested
+        is True after the send (the message went all the same)."""
         if from_addr is not None:
             self.set_from(from_addr)
         if to is not None:
@@ -692,12 +716,69 @@ class Mail:
             self.add_attachment(a)
         if priority is not None:
             self.set_priority(priority)
+        opts = _send_options(max_size, ignore_rcpt_error, notify, ret, envid)
+        return self._sent("send", _lib.upop_send(self._handle(), _b(opts)))
+
+    def _sent(self, operation: str, rc: int) -> int:
+        self.dsn_not_requested = rc >= 0 and "DSN not requested" in self.last_error
+        return self._check(operation, int(rc), smtp=True)
+
+    def send_message(self, message: Union[email.message.Message, bytes, bytearray, memoryview],
+                     recipients: Addresses = None, *, max_size: int = 0, ignore_rcpt_error: bool = False,
+                     notify: Union[str, Sequence[str], None] = None, ret: Optional[str] = None,
+                     envid: Optional[str] = None) -> int:
+        """SendRaw: sends an existing message as it is: an email.message.EmailMessage (or
+        Message), or its bytes. recipients: addresses (a list or a string); None takes them from
+        the message's To, Cc and Bcc, and its Bcc field is removed before sending. The envelope
+        sender is set_envelope_from's, else the message's Sender or From. Line ends become CRLF;
+        nothing else changes (no Date or Message-ID is added). Options and the return value as
+        for send()."""
+        if isinstance(message, email.message.Message):
+            data = message.as_bytes()
+        elif isinstance(message, (bytes, bytearray, memoryview)):
+            data = bytes(message)
+        else:
+            raise TypeError("send_message takes an email.message.Message or bytes, not %s"
+                            % type(message).__name__)
+        opts = _send_options(max_size, ignore_rcpt_error, notify, ret, envid)
+        rcpts = _addresses(recipients)
+        return self._sent("send_message", _lib.upop_send_raw(
+            self._handle(), data, len(data), _b(rcpts), _b(opts)))
+
+    def send_file(self, path: Union[str, "os.PathLike[str]"], recipients: Addresses = None, *,
+                  max_size: int = 0, ignore_rcpt_error: bool = False,
+                  notify: Union[str, Sequence[str], None] = None, ret: Optional[str] = None,
+                  envid: Optional[str] = None) -> int:
+        """SendRawFile: sends the message stored in the file at path as it is, read while it
+        is sent (memory stays flat whatever its size); otherwise as send_message()."""
+        opts = _send_options(max_size, ignore_rcpt_error, notify, ret, envid)
+        rcpts = _addresses(recipients)
+        return self._sent("send_file", _lib.upop_send_raw_file(
+            self._handle(), _b(os.fspath(path)), _b(rcpts), _b(opts)))
+
+    def set_envelope_from(self, address: Optional[str]) -> None:
+        """SetEnvelopeFrom: the envelope sender (MAIL FROM) apart from From; "<>" the null
+        reverse-path (bounces, auto-replies); None or "" back to the default."""
+        self._check("set_envelope_from", _lib.upop_set_envelope_from(self._handle(), _b(address)))
+
+    def add_header(self, name: str, value: str) -> None:
+        """AddHeader: an extra header field (In-Reply-To, References, List-Unsubscribe, X-...).
+        Fields the composer writes (Subject, From, Content-*...) raise Error naming the method
+        that sets them; non-ASCII values are RFC 2047-encoded."""
+        self._check("add_header", _lib.upop_add_header(self._handle(), _b(name), _b(value)))
+
+    def add_attachment_data(self, data: Union[bytes, bytearray, memoryview], name: str,
+                            mime_type: Optional[str] = None, content_id: Optional[str] = None) -> None:
+        """AddAttachmentFromMemory: an attachment of these bytes (copied now) named name;
+        content_id makes it an inline object the HTML body refers to as cid:<content_id>."""
+        raw = bytes(data)
         opts: Dict[str, object] = {}
-        if max_size:
-            opts["MaxSize"] = int(max_size)
-        if ignore_rcpt_error:
-            opts["IgnoreRcptError"] = "True"
-        return self._check("send", _lib.upop_send(self._handle(), _b(join_list(opts))), smtp=True)
+        if mime_type:
+            opts["MIMEType"] = mime_type
+        if content_id:
+            opts["ContentID"] = content_id
+        self._check("add_attachment_data", _lib.upop_add_attachment_from_memory(
+            self._handle(), raw, len(raw), _b(name), _b(join_list(opts))))
 
     def send_mail(self, server: str, headers: Mapping[str, object], text: str,
                   attachments: Sequence[Union[str, "os.PathLike[str]"]] = (), mail_size: int = 0) -> int:
