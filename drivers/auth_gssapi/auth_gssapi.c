@@ -66,31 +66,32 @@ static int gd_verify(void *state, const upopd_host_api *api, upopd_host *h)
     return upopd_verify_mechanism(api, h, "GSSAPI");
 }
 
-/* "<what>: <major text> (<minor text>)" from gss_display_status, every message of both kinds. */
+/* Every message gss_display_status has for code (of type GSS_C_GSS_CODE or GSS_C_MECH_CODE),
+ * joined by "; ", into out. */
+static void gd_status_text(OM_uint32 code, int type, char *out, size_t cap)
+{
+    size_t n = 0;
+    OM_uint32 ctx = 0, minor = 0;
+    out[0] = 0;
+    do {
+        gss_buffer_desc text = GSS_C_EMPTY_BUFFER;
+        if (GSS_ERROR(gss_display_status(&minor, code, type, (gss_OID)gss_mech_krb5, &ctx, &text))) break;
+        if (n < cap)
+            n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "; " : "", (int)text.length,
+                                  (const char *)text.value);
+        gss_release_buffer(&minor, &text);
+    } while (ctx != 0);
+}
+
+/* "<what>: <major text> (<minor text>)"; the minor part only when it says something. */
 static void gd_report(const upopd_host_api *api, upopd_host *h, const char *what, OM_uint32 major, OM_uint32 minor)
 {
-    char msg[1024];
-    size_t n = (size_t)snprintf(msg, sizeof msg, "%s: ", what);
-    for (int kind = 0; kind < 2 && n < sizeof msg; ++kind) {
-        int type = kind == 0 ? GSS_C_GSS_CODE : GSS_C_MECH_CODE;
-        OM_uint32 code = kind == 0 ? major : minor;
-        if (kind == 1) {
-            if (minor == 0) break;
-            n += (size_t)snprintf(msg + n, sizeof msg - n, " (");
-        }
-        OM_uint32 ctx = 0, min2 = 0;
-        int first = 1;
-        do {
-            gss_buffer_desc text = GSS_C_EMPTY_BUFFER;
-            if (GSS_ERROR(gss_display_status(&min2, code, type, (gss_OID)gss_mech_krb5, &ctx, &text))) break;
-            if (n < sizeof msg)
-                n += (size_t)snprintf(msg + n, sizeof msg - n, "%s%.*s", first ? "" : "; ", (int)text.length,
-                                      (const char *)text.value);
-            first = 0;
-            gss_release_buffer(&min2, &text);
-        } while (ctx != 0);
-        if (kind == 1 && n < sizeof msg) n += (size_t)snprintf(msg + n, sizeof msg - n, ")");
-    }
+    char major_text[400], minor_text[400] = "", msg[1024];
+    gd_status_text(major, GSS_C_GSS_CODE, major_text, sizeof major_text);
+    if (minor != 0) gd_status_text(minor, GSS_C_MECH_CODE, minor_text, sizeof minor_text);
+    int show_minor = minor_text[0] && strcmp(minor_text, "Success") != 0;
+    snprintf(msg, sizeof msg, "%s: %s%s%s%s", what, major_text, show_minor ? " (" : "", show_minor ? minor_text : "",
+             show_minor ? ")" : "");
     api->error(h, msg);
 }
 
@@ -139,6 +140,8 @@ static int gd_credentials(gd_run *r)
     upopd_host *h = r->h;
     const char *ccache = api->param(h, "ccache"), *keytab = api->param(h, "keytab");
     const char *principal = api->param(h, "principal");
+    if (ccache && !*ccache) ccache = NULL;
+    if (keytab && !*keytab) keytab = NULL;
     OM_uint32 major, minor = 0;
     gss_name_t want = GSS_C_NO_NAME;
     if (principal && *principal) {
@@ -150,8 +153,8 @@ static int gd_credentials(gd_run *r)
     }
     gss_key_value_element_desc el[2];
     gss_key_value_set_desc store = {0, el};
-    if (ccache && *ccache) el[store.count].key = "ccache", el[store.count++].value = ccache;
-    if (keytab && *keytab) el[store.count].key = "client_keytab", el[store.count++].value = keytab;
+    if (ccache) el[store.count].key = "ccache", el[store.count++].value = ccache;
+    if (keytab) el[store.count].key = "client_keytab", el[store.count++].value = keytab;
     gss_OID_set_desc mechs = {1, (gss_OID)gss_mech_krb5};
     OM_uint32 lifetime = 0;
     major = gss_acquire_cred_from(&minor, want, GSS_C_INDEFINITE, &mechs, GSS_C_INITIATE,
@@ -160,16 +163,19 @@ static int gd_credentials(gd_run *r)
     if (want != GSS_C_NO_NAME) gss_release_name(&m2, &want);
     if (GSS_ERROR(major)) {
         char what[2200];
-        snprintf(what, sizeof what, "GSSAPI: no Kerberos credentials to log on with%s%s%s%s%s%s%s", store.count ? " (" : "",
-                 ccache && *ccache ? "credential cache " : "", ccache && *ccache ? ccache : "",
-                 ccache && *ccache && keytab && *keytab ? ", " : "", keytab && *keytab ? "keytab " : "",
-                 keytab && *keytab ? keytab : "", store.count ? ")" : "");
+        snprintf(what, sizeof what, "GSSAPI: no Kerberos credentials to log on with%s%s%s%s%s%s%s",
+                 store.count ? " (" : "", ccache ? "credential cache " : "", ccache ? ccache : "",
+                 ccache && keytab ? ", " : "", keytab ? "keytab " : "", keytab ? keytab : "", store.count ? ")" : "");
         gd_report(api, h, what, major, minor);
         return UPOPD_ERROR;
     }
     major = gss_inquire_cred(&minor, r->cred, &r->client, &lifetime, NULL, NULL);
     if (GSS_ERROR(major)) {
-        gd_report(api, h, "GSSAPI: the Kerberos credentials cannot be used", major, minor);
+        gd_report(api, h,
+                  GSS_ROUTINE_ERROR(major) == GSS_S_CREDENTIALS_EXPIRED
+                      ? "GSSAPI: the Kerberos ticket has expired (get a new one with kinit)"
+                      : "GSSAPI: the Kerberos credentials cannot be used",
+                  major, minor);
         return UPOPD_ERROR;
     }
     char name[GSSAPI_MAX_NAME + 1];
@@ -177,7 +183,7 @@ static int gd_credentials(gd_run *r)
     api->runtime_info(h, "PRINCIPAL", name);
     if (lifetime == 0) {
         char msg[GSSAPI_MAX_NAME + 96];
-        snprintf(msg, sizeof msg, "GSSAPI: the Kerberos credentials of %s have expired (run kinit)", name);
+        snprintf(msg, sizeof msg, "GSSAPI: the Kerberos ticket of %s has expired (get a new one with kinit)", name);
         api->error(h, msg);
         return UPOPD_ERROR;
     }
@@ -226,7 +232,8 @@ static int gd_establish(gd_run *r, upopd_sasl_result *res)
                 gd_report(api, h, what, major, minor);
                 return UPOPD_ERROR;
             }
-            snprintf(what, sizeof what, "GSSAPI: the server's token for %s was refused", r->service);
+            snprintf(what, sizeof what,
+                     "GSSAPI: mutual authentication with %s failed (the server's token was refused)", r->service);
             gd_report(api, h, what, major, minor);
             api->sasl_cancel(h);
             return UPOPD_ERROR;

@@ -16,13 +16,6 @@ std::string gss_params(const std::string &extra) { return "{" + extra + "}"; }
 std::string server_name(int server) { return server == UPOP_POP ? "POP" : "SMTP"; }
 std::string connection(int server) { return server == UPOP_POP ? pop_plain() : submission(); }
 
-int logon(Handle &h, int server, const std::string &driver, const std::string &params) {
-    std::string s = server_name(server);
-    REQUIRE(upop_set_security(h, (s + "=STARTTLS").c_str(), "") == UPOP_OK);
-    REQUIRE_MESSAGE(upop_set_security(h, (s + "=" + driver).c_str(), params.c_str()) == UPOP_OK, h.error());
-    return upop_connect(h, server, connection(server).c_str(), "", "");
-}
-
 std::string runtime_info(Handle &h, int server, int n) {
     char props[UPOP_PROPERTIES_MAX] = "", rt[UPOP_RUNTIME_INFO_MAX] = "";
     if (upop_get_security(h, n, (server_name(server) + "=").c_str(), props, sizeof props, rt, sizeof rt) != UPOP_OK)
@@ -62,8 +55,8 @@ TEST_CASE("gssapi: SMTP and POP3 log on with a Kerberos ticket; a message sent w
     const std::string principal = env().user + "@" + realm();
     {
         Handle h;
-        REQUIRE_MESSAGE(logon(h, UPOP_SMTP, "AUTH GSSAPI", gss_params("\"ccache\": " + json_quote(cc))) == UPOP_OK,
-                        h.error());
+        std::string p = gss_params("\"ccache\": " + json_quote(cc));
+        REQUIRE_MESSAGE(starttls_logon(h, UPOP_SMTP, "AUTH GSSAPI", p) == UPOP_OK, h.error());
         std::string rt = runtime_info(h, UPOP_SMTP, 2);
         CHECK_MESSAGE(rt.find("INUSE=TRUE") == 0, rt);
         CHECK_MESSAGE(rt.find(";PRINCIPAL=" + principal) != std::string::npos, rt);
@@ -74,8 +67,8 @@ TEST_CASE("gssapi: SMTP and POP3 log on with a Kerberos ticket; a message sent w
     REQUIRE_MESSAGE(!wait_for_delivery(token).empty(), "message " << token << " was not delivered");
     {
         Handle h;
-        REQUIRE_MESSAGE(logon(h, UPOP_POP, "UAuthGSSAPIPOP", gss_params("\"ccache\": " + json_quote(cc))) == UPOP_OK,
-                        h.error());
+        std::string p = gss_params("\"ccache\": " + json_quote(cc));
+        REQUIRE_MESSAGE(starttls_logon(h, UPOP_POP, "UAuthGSSAPIPOP", p) == UPOP_OK, h.error());
         std::string rt = runtime_info(h, UPOP_POP, 2);
         CHECK_MESSAGE(rt.find(";PRINCIPAL=" + principal) != std::string::npos, rt);
         CHECK_MESSAGE(rt.find(";SERVICE=pop/localhost@" + realm()) != std::string::npos, rt);
@@ -92,7 +85,8 @@ TEST_CASE("gssapi: the default credential cache (KRB5CCNAME), and a client keyta
     for (int server : {UPOP_SMTP, UPOP_POP}) {
         CAPTURE(server_name(server));
         Handle h;
-        CHECK_MESSAGE(logon(h, server, server == UPOP_POP ? "GSSAPI" : "UAuthGSSAPISMTP", "") == UPOP_OK, h.error());
+        const char *driver = server == UPOP_POP ? "GSSAPI" : "UAuthGSSAPISMTP";
+        CHECK_MESSAGE(starttls_logon(h, server, driver, "") == UPOP_OK, h.error());
         CHECK(upop_disconnect(h, server) == UPOP_OK);
     }
     if (before.empty()) unsetenv("KRB5CCNAME");
@@ -106,13 +100,13 @@ TEST_CASE("gssapi: the default credential cache (KRB5CCNAME), and a client keyta
         Handle h;
         std::string p = "\"keytab\": " + json_quote(keytab) + ", \"principal\": " + json_quote(env().user) +
                         ", \"ccache\": " + json_quote(kc);
-        CHECK_MESSAGE(logon(h, server, "AUTH GSSAPI", gss_params(p)) == UPOP_OK, h.error());
+        CHECK_MESSAGE(starttls_logon(h, server, "AUTH GSSAPI", gss_params(p)) == UPOP_OK, h.error());
         CHECK(runtime_info(h, server, 2).find(";PRINCIPAL=" + env().user + "@" + realm()) != std::string::npos);
         CHECK(upop_disconnect(h, server) == UPOP_OK);
     }
 }
 
-TEST_CASE("gssapi: no ticket, a destroyed ticket, a wrong service: -8 with GSSAPI's reason, no AUTH sent") {
+TEST_CASE("gssapi: no ticket, a destroyed or expired ticket, a wrong service: -8 with GSSAPI's reason, no AUTH sent") {
     if (!krb5_available()) return;
     struct Case {
         const char *what;
@@ -122,11 +116,18 @@ TEST_CASE("gssapi: no ticket, a destroyed ticket, a wrong service: -8 with GSSAP
     std::string destroyed = ccache("cc-destroyed", true);
     REQUIRE(shell("KRB5CCNAME=" + shell_quote(destroyed) + " kdestroy") == 0);
     std::string good = ccache("cc-good", true);
+    // a ticket that lived 2 s: wait until klist -s says it is no longer valid (at most 10 s)
+    std::string expired = ccache("cc-expired", true, "2s");
+    const auto until = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+    while (shell("KRB5CCNAME=" + shell_quote(expired) + " klist -s") == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::sleep_for(std::chrono::milliseconds(200)); // the ticket's clock, not a race
+    REQUIRE_MESSAGE(shell("KRB5CCNAME=" + shell_quote(expired) + " klist -s") != 0, "the 2 s ticket did not expire");
     std::vector<Case> cases = {
         {"no ticket", "\"ccache\": " + json_quote(ccache("cc-empty", false)),
          {"No credentials cache found", "No Kerberos credentials available"}},
         {"destroyed ticket", "\"ccache\": " + json_quote(destroyed),
          {"No credentials cache found", "No Kerberos credentials available"}},
+        {"expired ticket", "\"ccache\": " + json_quote(expired), {"expired", "Ticket expired"}},
         {"wrong service", "\"ccache\": " + json_quote(good) + ", \"service\": \"imap\"",
          {"Server imap/localhost@" + realm() + " not found in Kerberos database"}},
     };
@@ -135,7 +136,7 @@ TEST_CASE("gssapi: no ticket, a destroyed ticket, a wrong service: -8 with GSSAP
             CAPTURE(server_name(server));
             CAPTURE(c.what);
             Handle h;
-            CHECK(logon(h, server, "AUTH GSSAPI", gss_params(c.params)) == UPOP_E_SECURITY);
+            CHECK(starttls_logon(h, server, "AUTH GSSAPI", gss_params(c.params)) == UPOP_E_SECURITY);
             std::string err = h.error();
             bool named = false;
             for (auto &r : c.reason) named = named || err.find(r) != std::string::npos;
@@ -159,7 +160,7 @@ TEST_CASE("gssapi: without TLS the driver is refused unless allow_plaintext; an 
 
         // testuser@REALM may not act as another user: the server refuses after the exchange
         Handle o;
-        CHECK(logon(o, server, "AUTH GSSAPI",
+        CHECK(starttls_logon(o, server, "AUTH GSSAPI",
                     gss_params("\"ccache\": " + json_quote(cc) + ", \"authzid\": \"someoneelse\"")) ==
               (server == UPOP_POP ? UPOP_E_PARAM : UPOP_E_SECURITY));
         CHECK(sent_auth(o));

@@ -24,14 +24,14 @@ inline int shell(const std::string &cmd) {
 }
 
 // A fresh credential cache (FILE:) in this process's temp dir; with_ticket: kinit testuser with
-// the test password into it.
-inline std::string ccache(const std::string &name, bool with_ticket) {
+// the test password into it (lifetime: kinit -l, e.g. "2s").
+inline std::string ccache(const std::string &name, bool with_ticket, const std::string &lifetime = "") {
     std::string path = temp_dir() + "/" + name;
     std::error_code ec;
     fs::remove(path, ec);
     if (with_ticket) {
         std::string cmd = "printf '%s\\n' " + shell_quote(env().pass) + " | KRB5CCNAME=FILE:" + shell_quote(path) +
-                          " kinit " + shell_quote(env().user);
+                          " kinit " + (lifetime.empty() ? "" : "-l " + lifetime + " ") + shell_quote(env().user);
         REQUIRE_MESSAGE(shell(cmd) == 0, "kinit " << env().user << " failed (is the test KDC running?)");
     }
     return "FILE:" + path;
