@@ -5,25 +5,38 @@
 // tests/integration/auth_gssapi*.cpp (the fake server as a Kerberos acceptor, and real Dovecot).
 #include "hostile/support.hpp"
 
+#include <cstdio>
 #include <cstdlib>
 #include <fstream>
 #include <string>
+#include <unistd.h>
 
 using namespace hostile;
 
 namespace {
 
-// A krb5.conf of our own (the machine's may name a realm with reachable KDCs).
+// A krb5.conf of our own (the machine's may name a realm with reachable KDCs), in a temporary
+// directory removed at exit.
 void own_krb5_config() {
-    static std::string path;
-    if (!path.empty()) return;
-    char dir[] = "/tmp/upop-gss.XXXXXX";
-    REQUIRE(mkdtemp(dir) != nullptr);
-    path = std::string(dir) + "/krb5.conf";
-    std::ofstream(path) << "[libdefaults]\n  default_realm = NOWHERE.INVALID\n  dns_lookup_kdc = false\n"
+    struct Dir {
+        std::string path;
+        Dir() {
+            char tmpl[] = "/tmp/upop-gss.XXXXXX";
+            if (mkdtemp(tmpl)) path = tmpl;
+        }
+        ~Dir() {
+            if (path.empty()) return;
+            std::remove((path + "/krb5.conf").c_str());
+            rmdir(path.c_str());
+        }
+    };
+    static Dir dir;
+    REQUIRE(!dir.path.empty());
+    std::string conf = dir.path + "/krb5.conf";
+    std::ofstream(conf) << "[libdefaults]\n  default_realm = NOWHERE.INVALID\n  dns_lookup_kdc = false\n"
                            "  dns_lookup_realm = false\n  default_ccache_name = FILE:"
-                        << dir << "/no-ccache\n";
-    setenv("KRB5_CONFIG", path.c_str(), 1);
+                        << dir.path << "/no-ccache\n";
+    setenv("KRB5_CONFIG", conf.c_str(), 1);
 }
 
 const std::string kNoCcache = R"({"ccache": "FILE:/nonexistent/upop-no-ccache", "allow_plaintext": "true"})";
