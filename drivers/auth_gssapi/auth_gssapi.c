@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include <gssapi/gssapi.h>
+#include <gssapi/gssapi_alloc.h>
 #include <gssapi/gssapi_ext.h>
 #include <gssapi/gssapi_krb5.h>
 
@@ -66,6 +67,19 @@ static int gd_verify(void *state, const upopd_host_api *api, upopd_host *h)
     return upopd_verify_mechanism(api, h, "GSSAPI");
 }
 
+/* Releases a buffer GSS returned. MIT's gss_release_buffer frees nothing when the length is 0,
+ * but gss_unwrap of an empty message returns a 1-byte allocation with length 0. */
+static void gd_release(gss_buffer_t b)
+{
+    OM_uint32 minor;
+    if (b->length == 0 && b->value) {
+        gssalloc_free(b->value);
+        b->value = NULL;
+        return;
+    }
+    gss_release_buffer(&minor, b);
+}
+
 /* Every message gss_display_status has for code (of type GSS_C_GSS_CODE or GSS_C_MECH_CODE),
  * joined by "; ", into out. */
 static void gd_status_text(OM_uint32 code, int type, char *out, size_t cap)
@@ -79,7 +93,7 @@ static void gd_status_text(OM_uint32 code, int type, char *out, size_t cap)
         if (n < cap)
             n += (size_t)snprintf(out + n, cap - n, "%s%.*s", n ? "; " : "", (int)text.length,
                                   (const char *)text.value);
-        gss_release_buffer(&minor, &text);
+        gd_release(&text);
     } while (ctx != 0);
 }
 
@@ -103,7 +117,7 @@ static void gd_name_text(gss_name_t name, char *out, size_t cap)
     out[0] = 0;
     if (name == GSS_C_NO_NAME || GSS_ERROR(gss_display_name(&minor, name, &text, NULL))) return;
     snprintf(out, cap, "%.*s", (int)text.length, (const char *)text.value);
-    gss_release_buffer(&minor, &text);
+    gd_release(&text);
 }
 
 static int gd_import(const char *text, gss_OID type, gss_name_t *name, OM_uint32 *minor)
@@ -169,24 +183,21 @@ static int gd_credentials(gd_run *r)
         gd_report(api, h, what, major, minor);
         return UPOPD_ERROR;
     }
-    major = gss_inquire_cred(&minor, r->cred, &r->client, &lifetime, NULL, NULL);
+    /* An expired ticket is acquired with lifetime 0. (Not gss_inquire_cred's failure: MIT leaks the
+     * name it allocated when it fails with GSS_S_CREDENTIALS_EXPIRED.) */
+    if (lifetime == 0) {
+        gd_report(api, h, "GSSAPI: the Kerberos ticket has expired (get a new one with kinit)",
+                  GSS_S_CREDENTIALS_EXPIRED, 0);
+        return UPOPD_ERROR;
+    }
+    major = gss_inquire_cred(&minor, r->cred, &r->client, NULL, NULL, NULL);
     if (GSS_ERROR(major)) {
-        gd_report(api, h,
-                  GSS_ROUTINE_ERROR(major) == GSS_S_CREDENTIALS_EXPIRED
-                      ? "GSSAPI: the Kerberos ticket has expired (get a new one with kinit)"
-                      : "GSSAPI: the Kerberos credentials cannot be used",
-                  major, minor);
+        gd_report(api, h, "GSSAPI: the Kerberos credentials cannot be used", major, minor);
         return UPOPD_ERROR;
     }
     char name[GSSAPI_MAX_NAME + 1];
     gd_name_text(r->client, name, sizeof name);
     api->runtime_info(h, "PRINCIPAL", name);
-    if (lifetime == 0) {
-        char msg[GSSAPI_MAX_NAME + 96];
-        snprintf(msg, sizeof msg, "GSSAPI: the Kerberos ticket of %s has expired (get a new one with kinit)", name);
-        api->error(h, msg);
-        return UPOPD_ERROR;
-    }
     return UPOPD_OK;
 }
 
@@ -224,8 +235,7 @@ static int gd_establish(gd_run *r, upopd_sasl_result *res)
                                      GSS_C_NO_CHANNEL_BINDINGS, started ? &in : GSS_C_NO_BUFFER, NULL, &out, &flags,
                                      NULL);
         if (GSS_ERROR(major)) {
-            OM_uint32 m2;
-            gss_release_buffer(&m2, &out);
+            gd_release(&out);
             char what[GSSAPI_MAX_NAME + 80];
             if (!started) {
                 snprintf(what, sizeof what, "GSSAPI: cannot get a Kerberos ticket for the service %s", r->service);
@@ -240,8 +250,7 @@ static int gd_establish(gd_run *r, upopd_sasl_result *res)
         }
         int complete = major == GSS_S_COMPLETE;
         if (complete && !(flags & GSS_C_MUTUAL_FLAG)) {
-            OM_uint32 m2;
-            gss_release_buffer(&m2, &out);
+            gd_release(&out);
             if (started) api->sasl_cancel(h);
             api->error(h, "GSSAPI: the security context does not provide mutual authentication (the server did not "
                           "prove its identity); authentication cancelled");
@@ -251,8 +260,7 @@ static int gd_establish(gd_run *r, upopd_sasl_result *res)
                          : api->sasl_start(h, "GSSAPI", out.length ? (const unsigned char *)out.value
                                                                    : (const unsigned char *)"",
                                            out.length, res);
-        OM_uint32 m2;
-        gss_release_buffer(&m2, &out);
+        gd_release(&out);
         started = 1;
         if (rc != UPOPD_OK) return rc;
         if (complete) return UPOPD_OK;
@@ -275,7 +283,7 @@ static int gd_negotiate_layer(gd_run *r, upopd_sasl_result *res)
     if (res->len > GSSAPI_MAX_TOKEN)
         return gd_cancel(r, "the server's GSSAPI security-layer token is longer than 4096 bytes; authentication "
                              "cancelled");
-    OM_uint32 major, minor = 0, m2;
+    OM_uint32 major, minor = 0;
     gss_buffer_desc in = {res->len, (void *)res->data}, plain = GSS_C_EMPTY_BUFFER;
     major = gss_unwrap(&minor, r->ctx, &in, &plain, NULL, NULL);
     if (GSS_ERROR(major)) {
@@ -285,7 +293,7 @@ static int gd_negotiate_layer(gd_run *r, upopd_sasl_result *res)
     }
     char err[200];
     int ok = gssapi_layer_check((const unsigned char *)plain.value, plain.length, NULL, err, sizeof err);
-    gss_release_buffer(&m2, &plain);
+    gd_release(&plain);
     if (ok != 0) return gd_cancel(r, err);
 
     unsigned char answer[4 + GSSAPI_MAX_AUTHZID];
@@ -299,7 +307,7 @@ static int gd_negotiate_layer(gd_run *r, upopd_sasl_result *res)
         return UPOPD_ERROR;
     }
     int rc = api->sasl_step(h, (const unsigned char *)wrapped.value, wrapped.length, res);
-    gss_release_buffer(&m2, &wrapped);
+    gd_release(&wrapped);
     if (rc != UPOPD_OK) return rc;
     if (!res->done)
         return gd_cancel(r, "the server sent another GSSAPI challenge after the security layer; authentication "
