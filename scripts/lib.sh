@@ -19,8 +19,9 @@ UPOP_SERVERS=$UPOP_ROOT/tests/servers
 # What building and testing needs; tests/servers/install.sh adds the mail servers.
 # libcurl4-openssl-dev and time (/usr/bin/time) are for bench/run's libcurl client and peak RSS.
 # abigail-tools (scripts/abi), lintian (the packages) and doxygen (the docs target) for the release checks.
+# libkrb5-dev: GSSAPI (krb5-gssapi.pc) for the AUTH GSSAPI driver.
 # mypy for `mypy --strict` over the Python binding and its samples (scripts/check-bindings).
-UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev
+UPOP_BUILD_PACKAGES="build-essential cmake ninja-build pkg-config libmbedtls-dev libkrb5-dev
   nlohmann-json3-dev doctest-dev openssl python3 ccache util-linux
   python3-venv mono-mcs mono-runtime libcurl4-openssl-dev time
   abigail-tools lintian doxygen mypy"
@@ -84,14 +85,14 @@ upop_sanitized_ctest() {
 }
 
 # The port layout: start.sh's defaults (24110, 24587, ...) first; when a port is taken (another
-# checkout's servers on the same machine), a block of 14 consecutive ports from 24600-24993.
+# checkout's servers on the same machine), a block of 15 consecutive ports from 24600-24994.
 _upop_port_layout() {  # _upop_port_layout BASE -> PORT_*=... assignments
   local b=$1
   echo "PORT_POP3=$b PORT_POP3S=$((b + 1)) PORT_SUBMISSION=$((b + 2))" \
     "PORT_SUBMISSIONS=$((b + 3)) PORT_LMTP=$((b + 4)) PORT_STRICT_POP3=$((b + 5))" \
     "PORT_STRICT_SUBMISSION=$((b + 6)) PORT_BAD_POP3=$((b + 7)) PORT_BAD_POP3S=$((b + 8))" \
     "PORT_BAD_SUBMISSION=$((b + 9)) PORT_RELAY=$((b + 10)) PORT_PF_SMTP=$((b + 11))" \
-    "PORT_PF_SUBMISSION=$((b + 12)) PORT_PF_SMTPS=$((b + 13))"
+    "PORT_PF_SUBMISSION=$((b + 12)) PORT_PF_SMTPS=$((b + 13)) PORT_KDC=$((b + 14))"
 }
 
 upop_start_servers() {

@@ -1,6 +1,7 @@
 // fake_server.cpp — the scripted loopback server (plain TCP and mbedTLS server side).
 #include "fake/fake_server.hpp"
 
+#include <mbedtls/base64.h>
 #include <mbedtls/ctr_drbg.h>
 #include <mbedtls/entropy.h>
 #include <mbedtls/error.h>
@@ -618,6 +619,15 @@ std::string b64(const std::string& in) {
         out += '=';
     }
     return out;
+}
+
+std::string unb64(const std::string& text) {
+    std::vector<unsigned char> out(text.size() + 4);
+    std::size_t n = 0;
+    if (mbedtls_base64_decode(out.data(), out.size(), &n, reinterpret_cast<const unsigned char*>(text.data()),
+                              text.size()) != 0)
+        return "<invalid base64>";
+    return std::string(reinterpret_cast<const char*>(out.data()), n);
 }
 
 int bind_loopback(uint16_t& port) {

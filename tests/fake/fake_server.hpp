@@ -185,6 +185,8 @@ int bind_loopback(uint16_t& port);
 
 /** Base64 of bytes (standard alphabet, padded). */
 std::string b64(const std::string& bytes);
+/** The bytes of base64 text (standard alphabet, padded), or "<invalid base64>". */
+std::string unb64(const std::string& text);
 
 /** Options of serve_smtp: a benign SMTP server loop. */
 struct SmtpOpts {

@@ -62,10 +62,7 @@ std::string connection(int server) { return server == UPOP_POP ? pop_plain() : s
 
 // STARTTLS/STLS, then the driver with params; returns upop_connect's status.
 int logon(Handle &h, int server, const std::string &driver, const std::string &params) {
-    std::string s = server_name(server);
-    REQUIRE(upop_set_security(h, (s + "=STARTTLS").c_str(), "") == UPOP_OK);
-    REQUIRE_MESSAGE(upop_set_security(h, (s + "=" + driver).c_str(), params.c_str()) == UPOP_OK, h.error());
-    return upop_connect(h, server, connection(server).c_str(), "", "");
+    return starttls_logon(h, server, driver, params);
 }
 
 // The secret appears nowhere in the trace (nor in the last error).

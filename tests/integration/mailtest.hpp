@@ -346,4 +346,14 @@ inline void logon_pop(Handle &h) {
                     h.error());
 }
 
+// STARTTLS/STLS, then the security driver with params, on Dovecot's submission or POP3 port
+// (plain, STARTTLS/STLS offered); returns upop_connect's status.
+inline int starttls_logon(Handle &h, int server, const std::string &driver, const std::string &params) {
+    std::string s = server == UPOP_POP ? "POP" : "SMTP";
+    std::string conn = server == UPOP_POP ? "localhost+" + getenv_or("PORT_POP3", "24110") : submission();
+    REQUIRE(upop_set_security(h, (s + "=STARTTLS").c_str(), "") == UPOP_OK);
+    REQUIRE_MESSAGE(upop_set_security(h, (s + "=" + driver).c_str(), params.c_str()) == UPOP_OK, h.error());
+    return upop_connect(h, server, conn.c_str(), "", "");
+}
+
 }  // namespace mailtest

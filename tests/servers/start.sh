@@ -14,11 +14,17 @@
 # DNS:mail.example.test, IP:127.0.0.1, IP:127.0.0.2, IP:::1.
 #   Postfix           relay for Dovecot submission (-> Dovecot LMTP) and
 #                     its own SMTP ports with STARTTLS/SMTPS + SASL (Dovecot auth)
+#   krb5kdc           Kerberos realm UPOPMAIL.TEST on 127.0.0.1:24088 (UDP+TCP), state in
+#                     DIR/krb5 (tools/mkrealm.sh): principal testuser (password TEST_PASS, also in
+#                     DIR/krb5/client.keytab), services pop/localhost and smtp/localhost in
+#                     DIR/krb5/service.keytab; every Dovecot instance offers GSSAPI and maps
+#                     testuser@UPOPMAIL.TEST to testuser. Needs krb5-kdc, krb5-admin-server and
+#                     dovecot-gssapi (KRB5=no or a missing package leaves it out: MAILTEST_KRB5=no).
 #
 # Loopback only (127.0.0.1, and 127.0.0.2 for "strict"), ports 24000-24999, every piece of
 # state in DIR (keep it short and under /tmp: unix socket paths live in it).
 # Must run as root (Postfix and Dovecot drop privileges themselves).
-# Environment overrides: TEST_USER TEST_PASS NTLM=auto|no MAIL_UID MAIL_GID
+# Environment overrides: TEST_USER TEST_PASS NTLM=auto|no KRB5=auto|no KRB5_REALM MAIL_UID MAIL_GID
 #   and every PORT_* variable below.
 #   (TEST_USER/TEST_PASS are pasted into configs with sed: avoid | & \ ' :)
 # Writes DIR/env.sh (ports, user, CA path) for test harnesses to source; stop with stop.sh DIR.
@@ -35,14 +41,14 @@ DIR=$(cd "$1" && pwd)
 t0=$(date +%s%N)
 
 : "${TEST_USER:=testuser}" "${TEST_PASS:=testpass}" "${TEST_DOMAIN:=example.test}"
-: "${NTLM:=auto}"
+: "${NTLM:=auto}" "${KRB5:=auto}" "${KRB5_REALM:=UPOPMAIL.TEST}"
 : "${MAIL_UID:=$(id -u nobody)}" "${MAIL_GID:=$(id -g nobody)}"
 : "${PORT_POP3:=24110}" "${PORT_POP3S:=24995}"
 : "${PORT_SUBMISSION:=24587}" "${PORT_SUBMISSIONS:=24465}" "${PORT_LMTP:=24024}"
 : "${PORT_STRICT_POP3:=24111}" "${PORT_STRICT_SUBMISSION:=24588}"
 : "${PORT_BAD_POP3:=24112}" "${PORT_BAD_POP3S:=24996}" "${PORT_BAD_SUBMISSION:=24589}"
 : "${PORT_RELAY:=24025}" "${PORT_PF_SMTP:=24026}"
-: "${PORT_PF_SUBMISSION:=24525}" "${PORT_PF_SMTPS:=24526}"
+: "${PORT_PF_SUBMISSION:=24525}" "${PORT_PF_SMTPS:=24526}" "${PORT_KDC:=24088}"
 STRICT_ADDR=127.0.0.2
 
 command -v dovecot >/dev/null || die "dovecot not installed (apt-get install dovecot-core dovecot-pop3d dovecot-submissiond dovecot-lmtpd)"
@@ -84,10 +90,19 @@ chmod 0644 "$DIR/etc/passwd"
 NTLM_MECH='' USE_WINBIND=no
 if [ "$NTLM" != no ] && [ -x /usr/bin/ntlm_auth ]; then NTLM_MECH=ntlm USE_WINBIND=yes; fi
 
+# Kerberos (krb5kdc + Dovecot's GSSAPI mechanism), optional
+GSSAPI_MECH='' USE_KRB5=no
+if [ "$KRB5" != no ] && command -v krb5kdc >/dev/null && command -v kadmin.local >/dev/null &&
+   [ -e /usr/lib/dovecot/modules/auth/libmech_gssapi.so ]; then
+  GSSAPI_MECH=gssapi USE_KRB5=yes
+  "$HERE/tools/mkrealm.sh" "$DIR/krb5" "$KRB5_REALM" "$PORT_KDC" "$TEST_USER" "$TEST_PASS" "$DIR/log"
+fi
+
 # ---------------------------------------------------------------- configs
 subst() {  # subst SRC DST
   sed -e "s|@DIR@|$DIR|g" -e "s|@PASS@|$TEST_PASS|g" \
       -e "s|@NTLM_MECH@|$NTLM_MECH|g" -e "s|@USE_WINBIND@|$USE_WINBIND|g" \
+      -e "s|@GSSAPI_MECH@|$GSSAPI_MECH|g" \
       -e "s|@PORT_POP3@|$PORT_POP3|g" -e "s|@PORT_POP3S@|$PORT_POP3S|g" \
       -e "s|@PORT_SUBMISSION@|$PORT_SUBMISSION|g" -e "s|@PORT_SUBMISSIONS@|$PORT_SUBMISSIONS|g" \
       -e "s|@PORT_LMTP@|$PORT_LMTP|g" -e "s|@PORT_RELAY@|$PORT_RELAY|g" \
@@ -116,6 +131,7 @@ touch -d '2 minutes ago' "$DIR"/etc/postfix/*
 ALL_PORTS="$PORT_POP3 $PORT_POP3S $PORT_SUBMISSION $PORT_SUBMISSIONS $PORT_LMTP \
   $PORT_BAD_POP3 $PORT_BAD_POP3S $PORT_BAD_SUBMISSION \
   $PORT_RELAY $PORT_PF_SMTP $PORT_PF_SUBMISSION $PORT_PF_SMTPS"
+[ "$USE_KRB5" = yes ] && ALL_PORTS="$ALL_PORTS $PORT_KDC"
 for p in $ALL_PORTS $PORT_STRICT_POP3 $PORT_STRICT_SUBMISSION; do
   { [ "$p" -ge 24000 ] && [ "$p" -le 24999 ]; } || die "port $p is outside 24000-24999"
 done
@@ -147,6 +163,14 @@ postfix -c "$DIR/etc/postfix" start </dev/null >>"$DIR/log/postfix-start.log" 2>
   tail -n 5 "$DIR/log/postfix.log" >&2 2>/dev/null
   die "postfix failed, see $DIR/log/postfix.log"
 }
+# The KDC (it daemonizes and writes its pid file; its own session, like the other masters).
+if [ "$USE_KRB5" = yes ]; then
+  KRB5_CONFIG="$DIR/krb5/krb5.conf" KRB5_KDC_PROFILE="$DIR/krb5/kdc.conf" \
+    krb5kdc -r "$KRB5_REALM" -P "$DIR/run/krb5kdc.pid" </dev/null >>"$DIR/log/krb5kdc-start.log" 2>&1 || {
+    tail -n 5 "$DIR/log/krb5kdc-start.log" "$DIR/log/krb5kdc.log" >&2 2>/dev/null
+    die "krb5kdc failed to start"
+  }
+fi
 for inst in main strict badcert; do
   dovecot -c "$DIR/etc/dovecot-$inst.conf" </dev/null >>"$DIR/log/dovecot-start.log" 2>&1 || {
     tail -n 5 "$DIR/log/dovecot-start.log" "$DIR/log/dovecot-$inst.log" >&2
@@ -177,6 +201,12 @@ MAILTEST_MAILDIR='$HOMEDIR/Maildir'
 MAILTEST_OAUTH2_KEY_FILE='$KEYFILE'
 MAILTEST_NTLM='$USE_WINBIND'
 MAILTEST_STRICT_ADDR='$STRICT_ADDR'
+MAILTEST_KRB5='$USE_KRB5'
+MAILTEST_KRB5_REALM='$KRB5_REALM'
+MAILTEST_KRB5_CLIENT_KEYTAB='$DIR/krb5/client.keytab'
+MAILTEST_KRB5_SERVICE_KEYTAB='$DIR/krb5/service.keytab'
+KRB5_CONFIG='$DIR/krb5/krb5.conf'
+KRB5RCACHEDIR='$DIR/krb5/rcache'
 PORT_POP3=$PORT_POP3
 PORT_POP3S=$PORT_POP3S
 PORT_SUBMISSION=$PORT_SUBMISSION
@@ -191,5 +221,6 @@ PORT_RELAY=$PORT_RELAY
 PORT_PF_SMTP=$PORT_PF_SMTP
 PORT_PF_SUBMISSION=$PORT_PF_SUBMISSION
 PORT_PF_SMTPS=$PORT_PF_SMTPS
+PORT_KDC=$PORT_KDC
 EOF
-echo "start.sh: servers up in $(( ($(date +%s%N) - t0) / 1000000 )) ms (DIR=$DIR ntlm=$USE_WINBIND)"
+echo "start.sh: servers up in $(( ($(date +%s%N) - t0) / 1000000 )) ms (DIR=$DIR ntlm=$USE_WINBIND krb5=$USE_KRB5)"

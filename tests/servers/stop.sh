@@ -18,6 +18,7 @@ ours() {
   case "$cmd" in
     *"dovecot -c $DIR/etc/"*) return 0 ;;                 # dovecot master
     */postfix/sbin/master*) [ "$cwd" = "$DIR/postfix/queue" ] && return 0 ;;
+    *"krb5kdc "*"-P $DIR/run/krb5kdc.pid"*) return 0 ;;       # Kerberos KDC
   esac
   return 1
 }
@@ -30,13 +31,14 @@ sid_of() {  # session id = 6th field of /proc/PID/stat (comm has no spaces here)
 
 pids=()
 for f in "$DIR"/run/main/master.pid "$DIR"/run/strict/master.pid \
-         "$DIR"/run/badcert/master.pid "$DIR"/postfix/queue/pid/master.pid; do
+         "$DIR"/run/badcert/master.pid "$DIR"/postfix/queue/pid/master.pid \
+         "$DIR"/run/krb5kdc.pid; do
   [ -s "$f" ] || continue
   pid=$(head -n1 "$f" | tr -d ' ')
   if ours "$pid"; then pids+=("$pid"); fi
 done
 
-# session ids of the daemons (dovecot and postfix masters call setsid())
+# session ids of the daemons (dovecot and postfix masters and krb5kdc call setsid())
 # -- used to find their children
 sids=()
 for pid in "${pids[@]}"; do

@@ -3,8 +3,6 @@
 // bad challenge, which must cancel the exchange with "*" and fail the logon.
 #include <doctest/doctest.h>
 
-#include <mbedtls/base64.h>
-
 #include <functional>
 #include <string>
 #include <vector>
@@ -15,15 +13,7 @@
 namespace {
 
 using namespace std::chrono_literals;
-
-std::string unb64(const std::string &s) {
-    std::vector<unsigned char> out(s.size() + 4);
-    size_t n = 0;
-    if (mbedtls_base64_decode(out.data(), out.size(), &n, reinterpret_cast<const unsigned char *>(s.data()),
-                              s.size()) != 0)
-        return "<invalid base64>";
-    return std::string(reinterpret_cast<const char *>(out.data()), n);
-}
+using upop_fake::unb64;
 
 const char *kCaps = "AUTH SCRAM-SHA-256 SCRAM-SHA-1 NTLM CRAM-MD5 XOAUTH2 OAUTHBEARER";
 
