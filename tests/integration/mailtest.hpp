@@ -16,6 +16,7 @@
 #include <chrono>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iterator>
@@ -355,5 +356,28 @@ inline int starttls_logon(Handle &h, int server, const std::string &driver, cons
     REQUIRE_MESSAGE(upop_set_security(h, (s + "=" + driver).c_str(), params.c_str()) == UPOP_OK, h.error());
     return upop_connect(h, server, conn.c_str(), "", "");
 }
+
+// STARTTLS + AUTH PLAIN (the test account) on the SMTP server at conn; the logon must succeed.
+inline void smtp_logon(Handle &h, const std::string &conn) {
+    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
+    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
+    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, conn.c_str(), "", "") == UPOP_OK, h.error());
+}
+
+// A field of /proc/self/status in KiB: VmRSS (resident now) or VmHWM (the peak resident set of
+// this process image). Not getrusage's ru_maxrss: that keeps, across exec, the peak of the image
+// before it, which for a child forked from this test process is the test process's own size.
+inline long status_kib(const char *field) {
+    std::ifstream in("/proc/self/status");
+    for (std::string line; std::getline(in, line);)
+        if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
+    return -1;
+}
+
+#if defined(__SANITIZE_ADDRESS__)
+constexpr bool kAsan = true;  // memory figures mean little under ASan
+#else
+constexpr bool kAsan = false;
+#endif
 
 }  // namespace mailtest

@@ -117,21 +117,6 @@ std::vector<int32_t> find_by_header(Handle &h, const std::string &token) {
     return out;
 }
 
-// A field of /proc/self/status in KiB: VmRSS (resident now) or VmHWM (the peak resident set of
-// this process image). Not getrusage's ru_maxrss: that keeps, across exec, the peak of the image
-// before it, which for a child forked from this test process is the test process's own size.
-long status_kib(const char *field) {
-    std::ifstream in("/proc/self/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(field, 0) == 0) return std::atol(line.c_str() + std::strlen(field));
-    return -1;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;
-#else
-constexpr bool kAsan = false;
-#endif
 
 double seconds_since(std::chrono::steady_clock::time_point t) {
     return std::chrono::duration<double>(std::chrono::steady_clock::now() - t).count();

@@ -12,12 +12,6 @@ using namespace mailtest;
 
 namespace {
 
-void logon(Handle &h, const std::string &conn) {
-    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
-    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
-    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, conn.c_str(), "", "") == UPOP_OK, h.error());
-}
-
 struct Server {
     std::string name;
     std::string conn;
@@ -78,7 +72,7 @@ TEST_CASE("CHUNKING: MAIL, RCPT and BDAT LAST with the message leave in one writ
         CAPTURE(srv.name);
         std::string token = unique_token("bdat1");
         Handle h;
-        logon(h, srv.conn);
+        smtp_logon(h, srv.conn);
         std::string body = body_of(token, 0);
         h.trace.clear();
         REQUIRE_MESSAGE(send_message(h, "one trip " + token, body) == 0, h.error());
@@ -110,7 +104,7 @@ TEST_CASE("CHUNKING: 2,000 messages on one session each through Dovecot and Post
         std::string token = unique_token("bdat2000");
         {
             Handle h;
-            logon(h, srv.conn);
+            smtp_logon(h, srv.conn);
             REQUIRE(upop_set_trace(h, nullptr, nullptr) == UPOP_OK); // 2,000 sends: no trace kept
             for (int i = 0; i < kCount; ++i) {
                 REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
@@ -164,7 +158,7 @@ TEST_CASE("CHUNKING: a message of about 100 MB arrives intact through Dovecot an
         std::string token = unique_token("bdat100m");
         {
             Handle h;
-            logon(h, srv.conn);
+            smtp_logon(h, srv.conn);
             REQUIRE(upop_set_option(h, "timeout_ms", "120000") == UPOP_OK);
             REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
             REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
@@ -198,7 +192,7 @@ TEST_CASE("CHUNKING: a refused single recipient makes the server discard the dat
         CAPTURE(srv.name);
         std::string token = unique_token("bdatref");
         Handle h;
-        logon(h, srv.conn);
+        smtp_logon(h, srv.conn);
         REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
         REQUIRE(upop_set_to_list(h, "nobody-here@example.test") == UPOP_OK);
         REQUIRE(upop_set_subject(h, ("refused " + token).c_str()) == UPOP_OK);

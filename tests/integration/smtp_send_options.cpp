@@ -6,12 +6,6 @@ using namespace mailtest;
 
 namespace {
 
-void logon_postfix(Handle &h) {
-    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
-    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
-    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, postfix_submission().c_str(), "", "") == UPOP_OK, h.error());
-}
-
 const std::string kRefused = "nobody-here@example.test";
 
 void compose_three(Handle &h, const std::string &subject) {
@@ -28,7 +22,7 @@ void compose_three(Handle &h, const std::string &subject) {
 TEST_CASE("Postfix refuses one of three recipients: IgnoreRcptError sends to the others") {
     std::string token = unique_token("rcpt");
     Handle h;
-    logon_postfix(h);
+    smtp_logon(h, postfix_submission());
     compose_three(h, "refused " + token);
     int rc = upop_send(h, "IgnoreRcptError=True");
     CHECK_MESSAGE(rc == 1, h.error());
@@ -53,7 +47,7 @@ TEST_CASE("Postfix refuses one of three recipients: IgnoreRcptError sends to the
 TEST_CASE("Postfix refuses one of three recipients: without IgnoreRcptError nothing is sent") {
     std::string token = unique_token("norcpt");
     Handle h;
-    logon_postfix(h);
+    smtp_logon(h, postfix_submission());
     compose_three(h, "not sent " + token);
     CHECK(upop_send(h, "") == UPOP_E_PARAM);
     CHECK(h.error().find(kRefused) != std::string::npos);
@@ -72,7 +66,7 @@ TEST_CASE("Postfix refuses one of three recipients: without IgnoreRcptError noth
 
 TEST_CASE("MaxSize refuses a larger message before anything is sent") {
     Handle h;
-    logon_postfix(h);
+    smtp_logon(h, postfix_submission());
     REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
     REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
     REQUIRE(upop_set_message(h, std::string(5000, 'x').c_str(), "") == UPOP_OK);
@@ -119,7 +113,7 @@ TEST_CASE("progress: Send and GetRawMail report growing byte counts up to the to
     std::string body;
     for (int i = 0; i < 40000; ++i) body += "line " + std::to_string(i) + " of a body big enough to report progress\r\n";
     Handle h;
-    logon_postfix(h);
+    smtp_logon(h, postfix_submission());
     Progress p;
     REQUIRE(upop_set_progress(h, &Progress::fn, &p) == UPOP_OK);
     REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);

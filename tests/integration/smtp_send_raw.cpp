@@ -13,12 +13,6 @@ using namespace mailtest;
 
 namespace {
 
-void logon(Handle &h, const std::string &conn) {
-    REQUIRE(upop_set_security(h, "SMTP=STARTTLS", "") == UPOP_OK);
-    REQUIRE(upop_set_security(h, "SMTP=AUTH PLAIN", credentials().c_str()) == UPOP_OK);
-    REQUIRE_MESSAGE(upop_connect(h, UPOP_SMTP, conn.c_str(), "", "") == UPOP_OK, h.error());
-}
-
 void remove_all(const std::vector<fs::path> &paths) {
     for (auto &p : paths) {
         std::error_code ec;
@@ -42,18 +36,6 @@ std::string field(const std::string &raw, const std::string &name) {
     return v;
 }
 
-long status_kib(const char *f) {
-    std::ifstream in("/proc/self/status");
-    for (std::string line; std::getline(in, line);)
-        if (line.rfind(f, 0) == 0) return std::atol(line.c_str() + std::strlen(f));
-    return -1;
-}
-
-#if defined(__SANITIZE_ADDRESS__)
-constexpr bool kAsan = true;
-#else
-constexpr bool kAsan = false;
-#endif
 
 constexpr uint64_t kRawBytes = 50ull * 1000 * 1000;
 
@@ -69,7 +51,7 @@ TEST_CASE("upop_send_raw_file child: one large message and the peak RSS of this 
     Handle h;
     REQUIRE(upop_set_trace(h, nullptr, nullptr) == UPOP_OK);
     REQUIRE(upop_set_option(h, "timeout_ms", "120000") == UPOP_OK);
-    logon(h, submission());
+    smtp_logon(h, submission());
     const long before = status_kib("VmRSS:");
     int rc = upop_send_raw_file(h, file, "", "");
     CHECK_MESSAGE(rc == 0, upop_last_error(h));
@@ -153,7 +135,7 @@ TEST_CASE("Envelope sender: <> and a different address arrive as Return-Path") {
         CAPTURE(envelope);
         std::string token = unique_token("envfrom");
         Handle h;
-        logon(h, submission());
+        smtp_logon(h, submission());
         REQUIRE(upop_set_envelope_from(h, envelope.c_str()) == UPOP_OK);
         REQUIRE_MESSAGE(send_message(h, "envelope " + token, "body " + token) == 0, h.error());
         std::string trace = h.trace_text();
@@ -171,7 +153,7 @@ TEST_CASE("Envelope sender: <> and a different address arrive as Return-Path") {
 TEST_CASE("Message-ID: two Sends of one composition arrive with two different ids; In-Reply-To arrives") {
     std::string token = unique_token("msgid");
     Handle h;
-    logon(h, submission());
+    smtp_logon(h, submission());
     CHECK(upop_add_header(h, "Subject", "no") == UPOP_E_PARAM);
     CHECK(h.error().find("Subject is set with upop_set_subject") != std::string::npos);
     REQUIRE(upop_add_header(h, "In-Reply-To", ("<parent." + token + "@example.test>").c_str()) == UPOP_OK);
@@ -198,7 +180,7 @@ TEST_CASE("DSN: Postfix gets NOTIFY=SUCCESS,FAILURE, RET=HDRS and ENVID, and rep
     std::string token = unique_token("dsn");
     std::string envid = "env+" + token.substr(0, 40) + "=x";
     Handle h;
-    logon(h, postfix_submission());
+    smtp_logon(h, postfix_submission());
     REQUIRE(upop_set_from(h, env().addr.c_str()) == UPOP_OK);
     REQUIRE(upop_set_to_list(h, env().addr.c_str()) == UPOP_OK);
     REQUIRE(upop_set_subject(h, ("dsn " + token).c_str()) == UPOP_OK);
