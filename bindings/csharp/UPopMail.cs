@@ -21,10 +21,22 @@ using System.Collections.Generic;
 using System.IO;
 using System.Runtime.InteropServices;
 using System.Text;
+using System.Threading;
+using System.Threading.Tasks;
 
 namespace Upopmail
 {
-    /// <summary>A failed upopmail operation.</summary>
+    /// <summary>A failed upopmail operation: the base of every exception of the binding. The class
+    /// is picked by UPopMailException.ClassOf from the status, the sentence and the SMTP reply, the
+    /// same mapping as the Python binding's error_class:
+    ///   -4 "... cancelled" CancelledException, other -4 UPopMailTimeoutException;
+    ///   -8 "not logged on" UPopMailException; SMTP reply 530/534/535/538 or "refused the
+    ///      credentials" AuthenticationException; naming TLS TlsException; else ProtocolException;
+    ///   -2 "refused the logon"/"refused the credentials" AuthenticationException; a refused
+    ///      recipient RecipientsRefusedException (with the addresses); other -2 UPopMailException;
+    ///   -7, -9 naming TLS or STARTTLS/STLS TlsException;
+    ///   -10 a callback that cancelled/stopped CancelledException, an SMTP reply >= 400
+    ///      ProtocolException; -11 ProtocolException; the rest UPopMailException.</summary>
     public class UPopMailException : Exception
     {
         /// <summary>The negative status code (overloaded per operation, see upopmail.h).</summary>
@@ -57,6 +69,143 @@ namespace Upopmail
                                      string.IsNullOrEmpty(sentence) ? "(no details)" : sentence);
             if (code != 0) s += string.Format(" (server: {0} {1})", code, text);
             return s;
+        }
+
+        static readonly int[] AuthReplies = { 530, 534, 535, 538 };
+
+        static bool MentionsTls(string sentence)
+        {
+            string s = (sentence ?? "").ToLowerInvariant();
+            foreach (string w in new[] { "tls", "certificate", "handshake", "'starttls'", "'stls'", "would send credentials" })
+                if (s.Contains(w)) return true;
+            return false;
+        }
+
+        /// <summary>The exception class for a status, its sentence and the last SMTP reply (see the
+        /// class summary; the Python binding's error_class).</summary>
+        public static Type ClassOf(int status, string sentence, int replyCode)
+        {
+            string s = (sentence ?? "").ToLowerInvariant();
+            switch (status) {
+            case -4:
+                return s.Contains("cancelled") ? typeof(CancelledException) : typeof(UPopMailTimeoutException);
+            case -8:
+                if (s.Contains("not logged on")) return typeof(UPopMailException);
+                if (Array.IndexOf(AuthReplies, replyCode) >= 0 || s.Contains("refused the credentials"))
+                    return typeof(AuthenticationException);
+                return MentionsTls(sentence) ? typeof(TlsException) : typeof(ProtocolException);
+            case -2:
+                if (s.Contains("refused the logon") || s.Contains("refused the credentials"))
+                    return typeof(AuthenticationException);
+                if (s.Contains("recipient") && s.Contains("refused")) return typeof(RecipientsRefusedException);
+                return typeof(UPopMailException);
+            case -7:
+            case -9:
+                return MentionsTls(sentence) ? typeof(TlsException) : typeof(UPopMailException);
+            case -10:
+                if (s.Contains("callback") && (s.Contains("cancelled") || s.Contains("stopped")))
+                    return typeof(CancelledException);
+                return replyCode >= 400 ? typeof(ProtocolException) : typeof(UPopMailException);
+            case -11:
+                return typeof(ProtocolException);
+            default:
+                return typeof(UPopMailException);
+            }
+        }
+
+        /// <summary>The exception of ClassOf's class; refused: the refused recipients (for
+        /// RecipientsRefusedException).</summary>
+        public static UPopMailException Create(string operation, int status, string sentence, int replyCode,
+                                               string replyText, IList<RefusedRecipient> refused = null)
+        {
+            Type t = ClassOf(status, sentence, replyCode);
+            if (t == typeof(CancelledException)) return new CancelledException(operation, status, sentence, replyCode, replyText);
+            if (t == typeof(UPopMailTimeoutException))
+                return new UPopMailTimeoutException(operation, status, sentence, replyCode, replyText);
+            if (t == typeof(AuthenticationException))
+                return new AuthenticationException(operation, status, sentence, replyCode, replyText);
+            if (t == typeof(TlsException)) return new TlsException(operation, status, sentence, replyCode, replyText);
+            if (t == typeof(ProtocolException)) return new ProtocolException(operation, status, sentence, replyCode, replyText);
+            if (t == typeof(RecipientsRefusedException))
+                return new RecipientsRefusedException(operation, status, sentence, replyCode, replyText, refused);
+            return new UPopMailException(operation, status, sentence, replyCode, replyText);
+        }
+    }
+
+    /// <summary>The server refused the credentials (SMTP 535 and friends, POP -ERR to USER/PASS or AUTH).</summary>
+    public class AuthenticationException : UPopMailException
+    {
+        public AuthenticationException(string operation, int status, string sentence, int replyCode, string replyText)
+            : base(operation, status, sentence, replyCode, replyText) { }
+    }
+
+    /// <summary>TLS could not be established (handshake, certificate, STARTTLS missing) or is required
+    /// before credentials may be sent.</summary>
+    public class TlsException : UPopMailException
+    {
+        public TlsException(string operation, int status, string sentence, int replyCode, string replyText)
+            : base(operation, status, sentence, replyCode, replyText) { }
+    }
+
+    /// <summary>The server refused recipients, so nothing was sent; Refused lists them
+    /// (upop_get_recipient_details), Addresses the addresses alone.</summary>
+    public class RecipientsRefusedException : UPopMailException
+    {
+        public IList<RefusedRecipient> Refused { get; private set; }
+        public IList<string> Addresses
+        {
+            get { var a = new List<string>(); foreach (var r in Refused) a.Add(r.Address); return a; }
+        }
+        public RecipientsRefusedException(string operation, int status, string sentence, int replyCode, string replyText,
+                                          IList<RefusedRecipient> refused)
+            : base(operation, status, sentence, replyCode, replyText)
+        {
+            Refused = refused ?? new List<RefusedRecipient>();
+        }
+    }
+
+    /// <summary>A network time-out (-4): the connection is closed. (Not System.TimeoutException,
+    /// whose name it would clash with.)</summary>
+    public class UPopMailTimeoutException : UPopMailException
+    {
+        public UPopMailTimeoutException(string operation, int status, string sentence, int replyCode, string replyText)
+            : base(operation, status, sentence, replyCode, replyText) { }
+    }
+
+    /// <summary>upop_cancel (Cancel) ended the call (-4), or a progress or chunk callback stopped it
+    /// (-10). The async methods turn a cancellation by their CancellationToken into an
+    /// OperationCanceledException (the task is Canceled) whose InnerException is this.</summary>
+    public class CancelledException : UPopMailException
+    {
+        public CancelledException(string operation, int status, string sentence, int replyCode, string replyText)
+            : base(operation, status, sentence, replyCode, replyText) { }
+    }
+
+    /// <summary>The server's replies do not let the operation go on (a failed security protocol at
+    /// logon, DATA or the message refused, a listing or message the server refused).</summary>
+    public class ProtocolException : UPopMailException
+    {
+        public ProtocolException(string operation, int status, string sentence, int replyCode, string replyText)
+            : base(operation, status, sentence, replyCode, replyText) { }
+    }
+
+    /// <summary>libupopmail could not be loaded; the message says where the runtime looked and what
+    /// to do. A DllNotFoundException, so code that caught that still does.</summary>
+    public class UPopMailLibraryNotFoundException : DllNotFoundException
+    {
+        public UPopMailLibraryNotFoundException(DllNotFoundException inner) : base(Help(inner), inner) { }
+
+        static string Help(DllNotFoundException inner)
+        {
+            string ld = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");
+            return "libupopmail could not be loaded (" + inner.Message + "). The runtime's loader looked for "
+                + "libupopmail.so (DllImport \"upopmail\", on Mono also a <dllmap> of a UPopMail.dll.config) in "
+                + "LD_LIBRARY_PATH (" + (string.IsNullOrEmpty(ld) ? "not set" : ld) + "), the loader's cache "
+                + "(/etc/ld.so.cache: /lib, /usr/lib and the directories of /etc/ld.so.conf.d) and beside the "
+                + "program. To fix it: install the library, e.g. `cmake --install build --prefix /usr/local` "
+                + "then `sudo ldconfig` (or the Debian packages libupopmail0 and libupopmail-dev, whose "
+                + "libupopmail.so link is what the loader finds), or point LD_LIBRARY_PATH at the directory "
+                + "of libupopmail.so (the drivers are found beside it, or set UPOPMAIL_DRIVER_PATH).";
         }
     }
 
@@ -96,15 +245,42 @@ namespace Upopmail
     /// <summary>The session Noop and Reset act on.</summary>
     public enum MailServer { Smtp = 1, Pop = 2 }
 
+    /// <summary>The native handle (upop *). Releasing it never does network I/O, wherever it happens
+    /// (the finalizer thread included): upop_destroy would log off (QUIT on each open session, up to
+    /// timeout_ms each), so ReleaseHandle first switches the trace and progress callbacks off (their
+    /// delegates may already be collected when the finalizer runs) and calls upop_cancel, whose
+    /// pending cancellation makes the QUIT of upop_destroy fail before a byte is written (and skips
+    /// the TLS close_notify); upop_destroy then only closes the sockets and frees the memory.
+    /// UPopMail.Dispose logs off properly before it releases the handle.</summary>
+    public sealed class UPopMailHandle : SafeHandle
+    {
+        public UPopMailHandle() : base(IntPtr.Zero, true) { }
+
+        public override bool IsInvalid { get { return handle == IntPtr.Zero; } }
+
+        protected override bool ReleaseHandle()
+        {
+            UPopMail.Native.upop_set_trace_raw(handle, IntPtr.Zero, IntPtr.Zero);
+            UPopMail.Native.upop_set_progress_raw(handle, IntPtr.Zero, IntPtr.Zero);
+            UPopMail.Native.upop_cancel_raw(handle);
+            UPopMail.Native.upop_destroy_raw(handle);
+            return true;
+        }
+    }
+
     /// <summary>One upopmail component instance: an SMTP session, a POP3 session, a security context for
-    /// each and the message being composed. Not for use by two threads at once (Cancel excepted).</summary>
+    /// each and the message being composed. Not for use by two threads at once (Cancel excepted): the
+    /// C API allows one call at a time per handle. The async methods run the blocking call on the
+    /// thread pool (Task.Run) and allow one of them at a time per instance (a second one while the
+    /// first runs is an InvalidOperationException); do not call other methods until the task is done.
+    /// Different instances may be used from different threads at once.</summary>
     public sealed class UPopMail : IDisposable
     {
         public const char Sep = '\x1b';
         const int Smtp = 1, Pop = 2, More = -16;
         const int Chunk = 1 << 20, DetailsMax = 102400;
 
-        IntPtr h;
+        UPopMailHandle handle;
         string tmpDir;
         Native.TraceFn traceFn;      // kept alive while the library holds the pointer
         Native.ProgressFn progressFn;
@@ -123,21 +299,38 @@ namespace Upopmail
 
         public UPopMail()
         {
-            int rc = Native.upop_create(out h);
-            if (rc != 0) throw new UPopMailException("Create", rc, FromUtf8(Native.upop_last_error(IntPtr.Zero)), 0, "");
+            EnsureLibrary();
+            int rc = Native.upop_create(out handle);
+            if (rc != 0) throw UPopMailException.Create("Create", rc, FromUtf8(Native.upop_last_error_global(IntPtr.Zero)), 0, "");
         }
 
         // -------------------------------------------------------------- library
 
-        public static string Version { get { return FromUtf8(Native.upop_version()); } }
-        public static int AbiVersion { get { return Native.upop_abi_version(); } }
+        static volatile bool loaded;
+
+        /// <summary>Loads libupopmail at the first use; a DllNotFoundException becomes a
+        /// UPopMailLibraryNotFoundException that says where the loader looked and what to do.</summary>
+        static void EnsureLibrary()
+        {
+            if (loaded) return;
+            try {
+                Native.upop_abi_version();
+            } catch (DllNotFoundException e) {
+                throw new UPopMailLibraryNotFoundException(e);
+            }
+            loaded = true;
+        }
+
+        public static string Version { get { EnsureLibrary(); return FromUtf8(Native.upop_version()); } }
+        public static int AbiVersion { get { EnsureLibrary(); return Native.upop_abi_version(); } }
         /// <summary>upop_strerror: the general meaning of a status code, as an English sentence.</summary>
-        public static string StrError(int status) { return FromUtf8(Native.upop_strerror(status)); }
+        public static string StrError(int status) { EnsureLibrary(); return FromUtf8(Native.upop_strerror(status)); }
 
         /// <summary>What the driver registry found, as its JSON document
         /// {"drivers":[...],"rejected":[...],"paths":[...]}.</summary>
         public static string DriversJson()
         {
+            EnsureLibrary();
             IntPtr p = Native.upop_drivers_json();
             if (p == IntPtr.Zero) throw new OutOfMemoryException("upop_drivers_json");
             try { return FromUtf8(p); } finally { Native.upop_free(p); }
@@ -146,53 +339,70 @@ namespace Upopmail
         /// <summary>Adds a directory (an absolute path) the registry scans for driver manifests.</summary>
         public static void RegistryAddPath(string dir)
         {
+            EnsureLibrary();
             int rc = Native.upop_registry_add_path(Utf8(dir));
-            if (rc != 0) throw new UPopMailException("RegistryAddPath", rc, FromUtf8(Native.upop_last_error(IntPtr.Zero)), 0, "");
+            if (rc != 0) throw UPopMailException.Create("RegistryAddPath", rc, FromUtf8(Native.upop_last_error_global(IntPtr.Zero)), 0, "");
         }
 
         // -------------------------------------------------------------- lifecycle
 
-        /// <summary>Logs off both sessions, closes the drivers and frees the instance.</summary>
+        /// <summary>Logs off properly (LogoffSmtp and LogoffPop when logged on: QUIT, which commits the
+        /// POP deletions, each bounded by timeout_ms), then frees the instance. It never throws: call
+        /// LogoffPop first to learn whether the deletions were committed. Without Dispose, the
+        /// finalizer of the UPopMailHandle only frees: no QUIT, no network I/O on the finalizer
+        /// thread (and POP deletions are then not committed).</summary>
         public void Dispose()
         {
-            if (h != IntPtr.Zero) {
-                Native.upop_destroy(h);
-                h = IntPtr.Zero;
+            if (handle != null && !handle.IsClosed) {
+                // -8 (not logged on) and failures of QUIT are of no use here: Dispose does not throw
+                try {
+                    Native.upop_disconnect(handle, Smtp);
+                    Native.upop_disconnect(handle, Pop);
+                } catch (ObjectDisposedException) {
+                }
+                handle.Dispose();
             }
             if (tmpDir != null) {
                 try { Directory.Delete(tmpDir, true); } catch (IOException) { }
                 tmpDir = null;
             }
-            GC.SuppressFinalize(this);
         }
 
-        ~UPopMail() { if (h != IntPtr.Zero) Native.upop_destroy(h); }
-
-        IntPtr H
+        UPopMailHandle H
         {
             get {
-                if (h == IntPtr.Zero) throw new ObjectDisposedException("UPopMail");
-                return h;
+                if (handle == null || handle.IsClosed) throw new ObjectDisposedException("UPopMail");
+                return handle;
             }
         }
 
         /// <summary>upop_last_error: the sentence of the last failure ("" after a success).</summary>
         public string LastError { get { return FromUtf8(Native.upop_last_error(H)); } }
 
+        // The one path from a status to an exception: UPopMailException.Create picks the class.
         int Check(string operation, int rc, bool smtp = false)
         {
             Exception pending = callbackError;
             callbackError = null;
             if (rc >= 0) {
-                if (pending != null) throw new UPopMailException(operation, -10, "a callback failed: " + pending.Message, 0, "");
+                if (pending != null)
+                    throw UPopMailException.Create(operation, -10, "a callback failed: " + pending.Message, 0, "");
                 return rc;
             }
-            string sentence = FromUtf8(Native.upop_last_error(h));
+            string sentence = FromUtf8(Native.upop_last_error(handle));
             int code = 0;
             string text = "";
             if (smtp) SmtpResponse(out code, out text);
             if (pending != null) sentence += " (a callback failed: " + pending.Message + ")";
-            throw new UPopMailException(operation, rc, sentence, code, text);
+            List<RefusedRecipient> refused = null;
+            if (UPopMailException.ClassOf(rc, sentence, code) == typeof(RecipientsRefusedException)) {
+                refused = new List<RefusedRecipient>();
+                try {
+                    foreach (var list in RecipientDetails().Values) refused.AddRange(list);
+                } catch (UPopMailException) {
+                }
+            }
+            throw UPopMailException.Create(operation, rc, sentence, code, text, refused);
         }
 
         // -------------------------------------------------------------- options and callbacks
@@ -261,6 +471,111 @@ namespace Upopmail
 
         /// <summary>From any thread: the blocking call in progress returns with -4.</summary>
         public void Cancel() { Native.upop_cancel(H); }
+
+        // -------------------------------------------------------------- async
+
+        int busy; // 1 while an async call runs on this instance
+
+        /// <summary>Runs call on the thread pool; a cancellation of ct calls upop_cancel, and the
+        /// CancelledException it causes becomes an OperationCanceledException for ct (the task ends
+        /// Canceled; the library's sentence is its InnerException's). A token cancelled before the
+        /// call starts: the task is Canceled and nothing is sent. Other failures fault the task with
+        /// the UPopMailException of the synchronous method. One async call at a time per instance.
+        /// A cancellation that arrives just as the native call returns can stay pending in the
+        /// library (upop_cancel): then the next blocking call on this instance ends with
+        /// CancelledException at once.</summary>
+        Task<T> RunAsync<T>(string operation, Func<T> call, CancellationToken ct)
+        {
+            UPopMailHandle hh = H;
+            if (Interlocked.CompareExchange(ref busy, 1, 0) != 0)
+                throw new InvalidOperationException(operation + ": another async call is running on this UPopMail "
+                                                    + "(the C API allows one call at a time per handle)");
+            var gate = new object();
+            bool running = true;
+            Task<T> work = Task.Run(() => {
+                ct.ThrowIfCancellationRequested();
+                using (ct.Register(() => {
+                    lock (gate) {
+                        if (!running) return;
+                        try { Native.upop_cancel(hh); } catch (ObjectDisposedException) { }
+                    }
+                })) {
+                    try {
+                        return call();
+                    } catch (CancelledException e) {
+                        if (ct.IsCancellationRequested)
+                            throw new OperationCanceledException(operation + " was cancelled: " + e.Sentence, e, ct);
+                        throw;
+                    } finally {
+                        lock (gate) running = false;
+                    }
+                }
+            }, ct);
+            // busy is cleared before the caller's await resumes (and also when ct stopped the task
+            // before it ran)
+            return work.ContinueWith(t => { Interlocked.Exchange(ref busy, 0); return t; },
+                                     CancellationToken.None, TaskContinuationOptions.ExecuteSynchronously,
+                                     TaskScheduler.Default).Unwrap();
+        }
+
+        Task RunAsync(string operation, Action call, CancellationToken ct)
+        {
+            return RunAsync<bool>(operation, () => { call(); return true; }, ct);
+        }
+
+        /// <summary>LogonSmtp on the thread pool; ct cancels it (upop_cancel).</summary>
+        public Task LogonSmtpAsync(string connection, CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("LogonSmtp", () => LogonSmtp(connection), ct);
+        }
+
+        /// <summary>LogonPop on the thread pool; ct cancels it (upop_cancel).</summary>
+        public Task LogonPopAsync(string connection, string user = "", string password = "",
+                                  CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("LogonPop", () => LogonPop(connection, user, password), ct);
+        }
+
+        /// <summary>Send on the thread pool; ct cancels it (upop_cancel). Once the final dot is
+        /// written the library still awaits the server's verdict (RFC 5321 4.5.3.2); a cancellation
+        /// without it may leave the message delivered (the sentence says so).</summary>
+        public Task<int> SendAsync(long maxSize = 0, bool ignoreRcptError = false, string notify = null,
+                                   string ret = null, string envId = null,
+                                   CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("Send", () => Send(maxSize, ignoreRcptError, notify, ret, envId), ct);
+        }
+
+        /// <summary>Send with default options on the thread pool; ct cancels it.</summary>
+        public Task<int> SendAsync(CancellationToken ct)
+        {
+            return SendAsync(0, false, null, null, null, ct);
+        }
+
+        /// <summary>SendRaw(byte[]) on the thread pool; ct cancels it.</summary>
+        public Task<int> SendRawAsync(byte[] message, IEnumerable<string> recipients = null,
+                                      CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("SendRaw", () => SendRaw(message, recipients), ct);
+        }
+
+        /// <summary>ListMail on the thread pool; ct cancels it.</summary>
+        public Task<List<Dictionary<string, string>>> ListMailAsync(CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("ListMail", () => ListMail(), ct);
+        }
+
+        /// <summary>GetRawMail on the thread pool; ct cancels it.</summary>
+        public Task<byte[]> GetRawMailAsync(int number, long mailSize = 0, CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("GetRawMail", () => GetRawMail(number, mailSize), ct);
+        }
+
+        /// <summary>Fetch on the thread pool; ct cancels it.</summary>
+        public Task<byte[]> FetchAsync(int number, CancellationToken ct = default(CancellationToken))
+        {
+            return RunAsync("Fetch", () => Fetch(number), ct);
+        }
 
         // -------------------------------------------------------------- security context
 
@@ -502,7 +817,7 @@ namespace Upopmail
         /// and UIDL; ID is the number for GetMail, GetRawMail and DeleteMail.</summary>
         public List<Dictionary<string, string>> ListMail()
         {
-            IntPtr hh = H;
+            UPopMailHandle hh = H;
             int status;
             byte[] data = LongOutput("ListMail", b => Native.upop_list_mail(hh, b, (UIntPtr)b.Length),
                                      b => Native.upop_list_mail_x(hh, b, (UIntPtr)b.Length), out status);
@@ -519,7 +834,7 @@ namespace Upopmail
         /// <summary>GetRawMail: the message as stored on the server.</summary>
         public byte[] GetRawMail(int number, long mailSize = 0)
         {
-            IntPtr hh = H;
+            UPopMailHandle hh = H;
             int status;
             return LongOutput("GetRawMail", b => Native.upop_get_raw_mail(hh, number, mailSize, b, (UIntPtr)b.Length),
                               b => Native.upop_get_raw_mail_x(hh, b, (UIntPtr)b.Length), out status);
@@ -557,7 +872,7 @@ namespace Upopmail
         /// others are in, the call throws (-7 or -11) naming it.</summary>
         public List<KeyValuePair<int, byte[]>> Retrieve(IEnumerable<int> numbers = null, bool headersOnly = false)
         {
-            IntPtr hh = H;
+            UPopMailHandle hh = H;
             int[] nums = numbers == null ? null : new List<int>(numbers).ToArray();
             var got = new List<KeyValuePair<int, byte[]>>();
             if (nums != null && nums.Length == 0) return got;
@@ -616,16 +931,16 @@ namespace Upopmail
         void SmtpResponse(out int code, out string text)
         {
             var buf = new byte[512];
-            int rc = Native.upop_get_smtp_response(h, out code, buf, (UIntPtr)buf.Length);
+            int rc = Native.upop_get_smtp_response(handle, out code, buf, (UIntPtr)buf.Length);
             text = rc == 0 || rc == More ? FromUtf8(buf) : "";
             if (rc != 0 && rc != More) code = 0;
         }
 
         /// <summary>GetSMTPResponse: the last SMTP reply code (0 when none).</summary>
-        public int SmtpReplyCode { get { int c; string t; IntPtr x = H; SmtpResponse(out c, out t); return c; } }
+        public int SmtpReplyCode { get { int c; string t; var x = H; SmtpResponse(out c, out t); return c; } }
 
         /// <summary>GetSMTPResponse: the last SMTP reply text.</summary>
-        public string SmtpReplyText { get { int c; string t; IntPtr x = H; SmtpResponse(out c, out t); return t; } }
+        public string SmtpReplyText { get { int c; string t; var x = H; SmtpResponse(out c, out t); return t; } }
 
         /// <summary>GetRecipientDetails: the refused recipients of the last Send, by list "to", "cc", "bcc".</summary>
         public Dictionary<string, List<RefusedRecipient>> RecipientDetails()
@@ -711,7 +1026,7 @@ namespace Upopmail
 
         // -------------------------------------------------------------- the C ABI
 
-        static class Native
+        internal static class Native
         {
             const string Lib = "upopmail";
 
@@ -722,59 +1037,64 @@ namespace Upopmail
             [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
             public delegate int ChunkFn(IntPtr user, int msgNr, IntPtr data, UIntPtr len, int endOfMessage);
 
-            [DllImport(Lib)] public static extern int upop_create(out IntPtr h);
-            [DllImport(Lib)] public static extern void upop_destroy(IntPtr h);
+            [DllImport(Lib)] public static extern int upop_create(out UPopMailHandle h);
+            // The release path of UPopMailHandle takes the raw pointer (the SafeHandle is closing).
+            [DllImport(Lib, EntryPoint = "upop_destroy")] public static extern void upop_destroy_raw(IntPtr h);
+            [DllImport(Lib, EntryPoint = "upop_cancel")] public static extern int upop_cancel_raw(IntPtr h);
+            [DllImport(Lib, EntryPoint = "upop_set_trace")] public static extern int upop_set_trace_raw(IntPtr h, IntPtr fn, IntPtr user);
+            [DllImport(Lib, EntryPoint = "upop_set_progress")] public static extern int upop_set_progress_raw(IntPtr h, IntPtr fn, IntPtr user);
             [DllImport(Lib)] public static extern IntPtr upop_version();
             [DllImport(Lib)] public static extern int upop_abi_version();
-            [DllImport(Lib)] public static extern IntPtr upop_last_error(IntPtr h);
+            [DllImport(Lib)] public static extern IntPtr upop_last_error(UPopMailHandle h);
+            [DllImport(Lib, EntryPoint = "upop_last_error")] public static extern IntPtr upop_last_error_global(IntPtr zero);
             [DllImport(Lib)] public static extern IntPtr upop_strerror(int status);
-            [DllImport(Lib)] public static extern int upop_set_security(IntPtr h, byte[] properties, byte[] parameters);
-            [DllImport(Lib)] public static extern int upop_get_security(IntPtr h, int n, byte[] server, byte[] props, UIntPtr propsCap,
+            [DllImport(Lib)] public static extern int upop_set_security(UPopMailHandle h, byte[] properties, byte[] parameters);
+            [DllImport(Lib)] public static extern int upop_get_security(UPopMailHandle h, int n, byte[] server, byte[] props, UIntPtr propsCap,
                                                                         byte[] info, UIntPtr infoCap);
-            [DllImport(Lib)] public static extern int upop_connect(IntPtr h, int server, byte[] conn, byte[] user, byte[] password);
-            [DllImport(Lib)] public static extern int upop_disconnect(IntPtr h, int server);
-            [DllImport(Lib)] public static extern int upop_set_to_list(IntPtr h, byte[] list);
-            [DllImport(Lib)] public static extern int upop_set_cc_list(IntPtr h, byte[] list);
-            [DllImport(Lib)] public static extern int upop_set_bcc_list(IntPtr h, byte[] list);
-            [DllImport(Lib)] public static extern int upop_set_reply_to(IntPtr h, byte[] address);
-            [DllImport(Lib)] public static extern int upop_set_from(IntPtr h, byte[] address);
-            [DllImport(Lib)] public static extern int upop_set_subject(IntPtr h, byte[] subject);
-            [DllImport(Lib)] public static extern int upop_set_priority(IntPtr h, int priority);
-            [DllImport(Lib)] public static extern int upop_set_message_id(IntPtr h, byte[] id);
-            [DllImport(Lib)] public static extern int upop_set_message(IntPtr h, byte[] text, byte[] options);
-            [DllImport(Lib)] public static extern int upop_add_attachment_from_file(IntPtr h, byte[] path, byte[] options);
-            [DllImport(Lib)] public static extern int upop_add_inline_from_file(IntPtr h, byte[] path, byte[] options);
-            [DllImport(Lib)] public static extern int upop_send(IntPtr h, byte[] options);
-            [DllImport(Lib)] public static extern int upop_send_raw(IntPtr h, byte[] message, UIntPtr len, byte[] recipients, byte[] options);
-            [DllImport(Lib)] public static extern int upop_send_raw_file(IntPtr h, byte[] path, byte[] recipients, byte[] options);
-            [DllImport(Lib)] public static extern int upop_set_envelope_from(IntPtr h, byte[] address);
-            [DllImport(Lib)] public static extern int upop_add_header(IntPtr h, byte[] name, byte[] value);
-            [DllImport(Lib)] public static extern int upop_add_attachment_from_memory(IntPtr h, byte[] data, UIntPtr len, byte[] name, byte[] options);
-            [DllImport(Lib)] public static extern int upop_send_mail(IntPtr h, byte[] server, byte[] headers, byte[] text,
+            [DllImport(Lib)] public static extern int upop_connect(UPopMailHandle h, int server, byte[] conn, byte[] user, byte[] password);
+            [DllImport(Lib)] public static extern int upop_disconnect(UPopMailHandle h, int server);
+            [DllImport(Lib)] public static extern int upop_set_to_list(UPopMailHandle h, byte[] list);
+            [DllImport(Lib)] public static extern int upop_set_cc_list(UPopMailHandle h, byte[] list);
+            [DllImport(Lib)] public static extern int upop_set_bcc_list(UPopMailHandle h, byte[] list);
+            [DllImport(Lib)] public static extern int upop_set_reply_to(UPopMailHandle h, byte[] address);
+            [DllImport(Lib)] public static extern int upop_set_from(UPopMailHandle h, byte[] address);
+            [DllImport(Lib)] public static extern int upop_set_subject(UPopMailHandle h, byte[] subject);
+            [DllImport(Lib)] public static extern int upop_set_priority(UPopMailHandle h, int priority);
+            [DllImport(Lib)] public static extern int upop_set_message_id(UPopMailHandle h, byte[] id);
+            [DllImport(Lib)] public static extern int upop_set_message(UPopMailHandle h, byte[] text, byte[] options);
+            [DllImport(Lib)] public static extern int upop_add_attachment_from_file(UPopMailHandle h, byte[] path, byte[] options);
+            [DllImport(Lib)] public static extern int upop_add_inline_from_file(UPopMailHandle h, byte[] path, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send(UPopMailHandle h, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send_raw(UPopMailHandle h, byte[] message, UIntPtr len, byte[] recipients, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send_raw_file(UPopMailHandle h, byte[] path, byte[] recipients, byte[] options);
+            [DllImport(Lib)] public static extern int upop_set_envelope_from(UPopMailHandle h, byte[] address);
+            [DllImport(Lib)] public static extern int upop_add_header(UPopMailHandle h, byte[] name, byte[] value);
+            [DllImport(Lib)] public static extern int upop_add_attachment_from_memory(UPopMailHandle h, byte[] data, UIntPtr len, byte[] name, byte[] options);
+            [DllImport(Lib)] public static extern int upop_send_mail(UPopMailHandle h, byte[] server, byte[] headers, byte[] text,
                                                                      byte[] atts, long mailSize);
-            [DllImport(Lib)] public static extern int upop_clear_mail(IntPtr h);
-            [DllImport(Lib)] public static extern int upop_list_mail(IntPtr h, byte[] buf, UIntPtr cap);
-            [DllImport(Lib)] public static extern int upop_list_mail_x(IntPtr h, byte[] buf, UIntPtr cap);
-            [DllImport(Lib)] public static extern int upop_get_mail(IntPtr h, int n, byte[] attLoc, long mailSize, byte[] headers,
+            [DllImport(Lib)] public static extern int upop_clear_mail(UPopMailHandle h);
+            [DllImport(Lib)] public static extern int upop_list_mail(UPopMailHandle h, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_list_mail_x(UPopMailHandle h, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_get_mail(UPopMailHandle h, int n, byte[] attLoc, long mailSize, byte[] headers,
                                                                     UIntPtr headersCap, byte[] text, UIntPtr textCap, byte[] atts,
                                                                     UIntPtr attsCap);
-            [DllImport(Lib)] public static extern int upop_get_mail_x(IntPtr h, byte[] headers, UIntPtr headersCap, byte[] text,
+            [DllImport(Lib)] public static extern int upop_get_mail_x(UPopMailHandle h, byte[] headers, UIntPtr headersCap, byte[] text,
                                                                       UIntPtr textCap, byte[] atts, UIntPtr attsCap);
-            [DllImport(Lib)] public static extern int upop_get_raw_mail(IntPtr h, int n, long mailSize, byte[] buf, UIntPtr cap);
-            [DllImport(Lib)] public static extern int upop_get_raw_mail_x(IntPtr h, byte[] buf, UIntPtr cap);
-            [DllImport(Lib)] public static extern int upop_delete_mail(IntPtr h, int n);
-            [DllImport(Lib)] public static extern int upop_retrieve(IntPtr h, int[] nrs, UIntPtr count, int flags, ChunkFn fn,
+            [DllImport(Lib)] public static extern int upop_get_raw_mail(UPopMailHandle h, int n, long mailSize, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_get_raw_mail_x(UPopMailHandle h, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_delete_mail(UPopMailHandle h, int n);
+            [DllImport(Lib)] public static extern int upop_retrieve(UPopMailHandle h, int[] nrs, UIntPtr count, int flags, ChunkFn fn,
                                                                     IntPtr user);
-            [DllImport(Lib)] public static extern int upop_find_uidl(IntPtr h, byte[] uidl, out int nr);
-            [DllImport(Lib)] public static extern int upop_noop(IntPtr h, int server);
-            [DllImport(Lib)] public static extern int upop_reset(IntPtr h, int server);
-            [DllImport(Lib)] public static extern int upop_get_smtp_response(IntPtr h, out int code, byte[] buf, UIntPtr cap);
-            [DllImport(Lib)] public static extern int upop_get_recipient_details(IntPtr h, byte[] to, UIntPtr toCap, byte[] cc,
+            [DllImport(Lib)] public static extern int upop_find_uidl(UPopMailHandle h, byte[] uidl, out int nr);
+            [DllImport(Lib)] public static extern int upop_noop(UPopMailHandle h, int server);
+            [DllImport(Lib)] public static extern int upop_reset(UPopMailHandle h, int server);
+            [DllImport(Lib)] public static extern int upop_get_smtp_response(UPopMailHandle h, out int code, byte[] buf, UIntPtr cap);
+            [DllImport(Lib)] public static extern int upop_get_recipient_details(UPopMailHandle h, byte[] to, UIntPtr toCap, byte[] cc,
                                                                                  UIntPtr ccCap, byte[] bcc, UIntPtr bccCap);
-            [DllImport(Lib)] public static extern int upop_set_option(IntPtr h, byte[] name, byte[] value);
-            [DllImport(Lib)] public static extern int upop_set_trace(IntPtr h, TraceFn fn, IntPtr user);
-            [DllImport(Lib)] public static extern int upop_set_progress(IntPtr h, ProgressFn fn, IntPtr user);
-            [DllImport(Lib)] public static extern int upop_cancel(IntPtr h);
+            [DllImport(Lib)] public static extern int upop_set_option(UPopMailHandle h, byte[] name, byte[] value);
+            [DllImport(Lib)] public static extern int upop_set_trace(UPopMailHandle h, TraceFn fn, IntPtr user);
+            [DllImport(Lib)] public static extern int upop_set_progress(UPopMailHandle h, ProgressFn fn, IntPtr user);
+            [DllImport(Lib)] public static extern int upop_cancel(UPopMailHandle h);
             [DllImport(Lib)] public static extern int upop_registry_add_path(byte[] dir);
             [DllImport(Lib)] public static extern IntPtr upop_drivers_json();
             [DllImport(Lib)] public static extern void upop_free(IntPtr p);
