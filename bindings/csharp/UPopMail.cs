@@ -174,7 +174,9 @@ namespace Upopmail
 
     /// <summary>upop_cancel (Cancel) ended the call (-4), or a progress or chunk callback stopped it
     /// (-10). The async methods turn a cancellation by their CancellationToken into an
-    /// OperationCanceledException (the task is Canceled) whose InnerException is this.</summary>
+    /// OperationCanceledException instead: the task ends Canceled, as .NET code expects, and
+    /// `await` throws OperationCanceledException (on Mono a TaskCanceledException without an
+    /// InnerException); the CancelledException stays readable as LastException.</summary>
     public class CancelledException : UPopMailException
     {
         public CancelledException(string operation, int status, string sentence, int replyCode, string replyText)
@@ -402,8 +404,15 @@ namespace Upopmail
                 } catch (UPopMailException) {
                 }
             }
-            throw UPopMailException.Create(operation, rc, sentence, code, text, refused);
+            LastException = UPopMailException.Create(operation, rc, sentence, code, text, refused);
+            throw LastException;
         }
+
+        /// <summary>The last exception a method of this instance threw (null before any): after an
+        /// async method was cancelled by its token, the CancelledException with the library's
+        /// sentence (LastError is reset by the calls that follow a failure, such as the reading of
+        /// the SMTP reply).</summary>
+        public UPopMailException LastException { get; private set; }
 
         // -------------------------------------------------------------- options and callbacks
 
@@ -478,7 +487,7 @@ namespace Upopmail
 
         /// <summary>Runs call on the thread pool; a cancellation of ct calls upop_cancel, and the
         /// CancelledException it causes becomes an OperationCanceledException for ct (the task ends
-        /// Canceled; the library's sentence is its InnerException's). A token cancelled before the
+        /// Canceled; the CancelledException is LastException). A token cancelled before the
         /// call starts: the task is Canceled and nothing is sent. Other failures fault the task with
         /// the UPopMailException of the synchronous method. One async call at a time per instance.
         /// A cancellation that arrives just as the native call returns can stay pending in the

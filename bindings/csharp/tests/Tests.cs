@@ -9,6 +9,10 @@ using System.IO;
 using System.Linq;
 using System.Text;
 using System.Threading;
+using System.Threading.Tasks;
+using System.Net;
+using System.Net.Sockets;
+using System.Runtime.CompilerServices;
 using Upopmail;
 
 static class Tests
@@ -124,6 +128,89 @@ static class Tests
             reply("250");
             cmd("QUIT", "221");
         }
+    }
+
+    // A fake SMTP server on 127.0.0.1 for one connection. greet: answers like a server (220, EHLO,
+    // MAIL, RCPT, QUIT) but never DATA; else it accepts and never says a word. Records every byte.
+    class FakeSmtp : IDisposable
+    {
+        readonly TcpListener listener;
+        readonly StringBuilder received = new StringBuilder();
+        public readonly ManualResetEvent Closed = new ManualResetEvent(false);
+        public readonly int Port;
+
+        public FakeSmtp(bool greet)
+        {
+            listener = new TcpListener(IPAddress.Loopback, 0);
+            listener.Start();
+            Port = ((IPEndPoint)listener.LocalEndpoint).Port;
+            new Thread(() => Serve(greet)) { IsBackground = true }.Start();
+        }
+
+        public string Text { get { lock (received) return received.ToString(); } }
+
+        void Serve(bool greet)
+        {
+            try {
+                using (var c = listener.AcceptTcpClient()) {
+                    var s = c.GetStream();
+                    if (greet) Say(s, "220 fake ESMTP");
+                    var line = new StringBuilder();
+                    var buf = new byte[4096];
+                    int n;
+                    while ((n = s.Read(buf, 0, buf.Length)) > 0) {
+                        string text = Encoding.ASCII.GetString(buf, 0, n);
+                        lock (received) received.Append(text);
+                        foreach (char ch in text) {
+                            if (ch != '\n') { line.Append(ch); continue; }
+                            string l = line.ToString().TrimEnd('\r').ToUpperInvariant();
+                            line.Clear();
+                            if (!greet) continue;
+                            if (l.StartsWith("EHLO")) Say(s, "250 fake");
+                            else if (l.StartsWith("MAIL") || l.StartsWith("RCPT")) Say(s, "250 ok");
+                            else if (l == "QUIT") Say(s, "221 bye");
+                            // DATA: never answered
+                        }
+                    }
+                }
+            } catch (Exception) {
+            }
+            Closed.Set();
+        }
+
+        static void Say(NetworkStream s, string line)
+        {
+            var b = Encoding.ASCII.GetBytes(line + "\r\n");
+            s.Write(b, 0, b.Length);
+        }
+
+        public void Dispose() { listener.Stop(); }
+    }
+
+    // Logs on to the fake server and drops the instance without Dispose, on a thread of its own (so
+    // no stack slot keeps it alive).
+    [MethodImpl(MethodImplOptions.NoInlining)]
+    static void LogonAndDrop(int port)
+    {
+        var t = new Thread(() => {
+            var m = new UPopMail();
+            m.SetOption("timeout_ms", "5000");
+            m.LogonSmtp("127.0.0.1+" + port);
+        });
+        t.Start();
+        t.Join();
+    }
+
+    static T Await<T>(Task t, int seconds) where T : Exception
+    {
+        try {
+            if (!t.Wait(seconds * 1000)) throw new Failure("the task did not end within " + seconds + " s");
+        } catch (AggregateException a) {
+            var e = a.InnerException as T;
+            if (e != null) return e;
+            throw new Failure("expected " + typeof(T).Name + ", got " + a.InnerException);
+        }
+        throw new Failure("expected " + typeof(T).Name + ", the task succeeded");
     }
 
     static int Main()
@@ -426,6 +513,160 @@ static class Tests
                 m.Reset(MailServer.Smtp);
                 Check(m.SmtpReplyCode == 250, "RSET " + m.SmtpReplyCode);
                 m.LogoffSmtp();
+            }
+        });
+
+        Run("typed exceptions: wrong password is AuthenticationException (SMTP 535 and POP)", () => {
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds("not-the-password"));
+                var e = Throws<UPopMailException>(() => m.LogonSmtp("localhost+" + Submission));
+                Check(e is AuthenticationException && e.ReplyCode == 535, e.GetType().Name + ": " + e.Message);
+            }
+            using (var m = NewMail()) {
+                m.SetSecurity("POP=STARTTLS");
+                var e = Throws<UPopMailException>(() => m.LogonPop("localhost+" + Pop3, User, "not-the-password"));
+                Check(e is AuthenticationException, e.GetType().Name + ": " + e.Message);
+            }
+        });
+
+        Run("typed exceptions: a certificate for another host is TlsException (badcert Dovecot)", () => {
+            using (var m = NewMail()) {
+                var e = Throws<UPopMailException>(() => m.LogonPop("TLS:localhost+" + Env("PORT_BAD_POP3S"), User, Pass));
+                Check(e is TlsException, e.GetType().Name + ": " + e.Message);
+            }
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                var e = Throws<UPopMailException>(() => m.LogonSmtp("localhost+" + Env("PORT_BAD_SUBMISSION")));
+                Check(e is TlsException, e.GetType().Name + ": " + e.Message);
+            }
+        });
+
+        Run("typed exceptions: a refused recipient is RecipientsRefusedException with the address (Postfix)", () => {
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                m.LogonSmtp("localhost+" + Env("PORT_PF_SUBMISSION"));
+                m.SetFrom(Addr);
+                m.SetTo(Addr, "nobody-here@example.test");
+                m.SetSubject(Token("refused"));
+                m.SetMessage("not sent");
+                var e = Throws<UPopMailException>(() => m.Send());
+                var r = e as RecipientsRefusedException;
+                Check(r != null, e.GetType().Name + ": " + e.Message);
+                Check(r.Addresses.Contains("nobody-here@example.test") && !r.Addresses.Contains(Addr),
+                      string.Join(",", r.Addresses) + " / " + e.Message);
+                Check(r.Refused[0].ReplyCode == 550, r.Refused[0].ToString());
+                m.LogoffSmtp();
+            }
+        });
+
+        Run("typed exceptions: the mapping agrees with Python's error_class", () => {
+            Check(UPopMailException.ClassOf(-4, "reading from x: cancelled", 0) == typeof(CancelledException), "-4 cancelled");
+            Check(UPopMailException.ClassOf(-4, "reading from x: timed out", 0) == typeof(UPopMailTimeoutException), "-4");
+            Check(UPopMailException.ClassOf(-8, "not logged on", 0) == typeof(UPopMailException), "-8 not logged on");
+            Check(UPopMailException.ClassOf(-8, "x", 535) == typeof(AuthenticationException), "-8 535");
+            Check(UPopMailException.ClassOf(-8, "the TLS handshake failed", 0) == typeof(TlsException), "-8 tls");
+            Check(UPopMailException.ClassOf(-8, "x", 0) == typeof(ProtocolException), "-8 other");
+            Check(UPopMailException.ClassOf(-11, "x", 0) == typeof(ProtocolException), "-11");
+            Check(UPopMailException.ClassOf(-10, "the progress callback cancelled it", 0) == typeof(CancelledException), "-10 cb");
+        });
+
+        Run("async: LogonSmtpAsync + SendAsync, LogonPopAsync + ListMailAsync + FetchAsync", () => {
+            string tok = Token("async");
+            using (var m = NewMail()) {
+                m.SetSecurity("SMTP=STARTTLS");
+                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                m.LogonSmtpAsync("localhost+" + Submission).Wait();
+                m.SetFrom(Addr); m.SetTo(Addr); m.SetSubject(tok); m.SetMessage("async body");
+                Check(m.SendAsync().Result == 0, "send");
+                m.LogoffSmtp();
+            }
+            WaitFor(tok);
+            using (var m = NewMail()) {
+                m.SetSecurity("POP=STARTTLS");
+                m.LogonPopAsync("localhost+" + Pop3, User, Pass).Wait();
+                var list = m.ListMailAsync().Result;
+                var mine = list.Where(x => x["SUBJECT"].Contains(tok)).ToList();
+                Check(mine.Count == 1, "listed " + mine.Count);
+                int nr = int.Parse(mine[0]["ID"]);
+                var raw = Encoding.UTF8.GetString(m.FetchAsync(nr).Result);
+                Check(raw.Contains(tok) && raw.Contains("async body"), raw);
+                Check(Encoding.UTF8.GetString(m.GetRawMailAsync(nr).Result).Contains(tok), "GetRawMailAsync");
+                m.DeleteMail(nr);
+                m.LogoffPop();
+            }
+        });
+
+        Run("async: cancelling LogonSmtpAsync to a server that never greets -> OperationCanceledException", () => {
+            using (var fake = new FakeSmtp(false))
+            using (var m = new UPopMail())
+            using (var cts = new CancellationTokenSource()) {
+                m.SetOption("timeout_ms", "30000");
+                var t0 = DateTime.UtcNow;
+                var task = m.LogonSmtpAsync("127.0.0.1+" + fake.Port, cts.Token);
+                Thread.Sleep(300);
+                Check(!task.IsCompleted, "ended before the cancel: " + task.Status);
+                cts.Cancel();
+                var e = Await<OperationCanceledException>(task, 10);
+                double s = (DateTime.UtcNow - t0).TotalSeconds;
+                Check(s < 5, "took " + s + " s");
+                Check(task.IsCanceled, task.Status.ToString());
+                Check(e is OperationCanceledException && m.LastException is CancelledException, "LastException " + m.LastException);
+                Check(fake.Closed.WaitOne(5000), "the connection was not closed");
+            }
+        });
+
+        Run("async: cancelling SendAsync while the server does not answer DATA; a cancelled token sends nothing", () => {
+            using (var fake = new FakeSmtp(true))
+            using (var m = new UPopMail())
+            using (var cts = new CancellationTokenSource()) {
+                m.SetOption("timeout_ms", "30000");
+                m.LogonSmtp("127.0.0.1+" + fake.Port);
+                m.SetFrom(Addr); m.SetTo(Addr); m.SetSubject("never"); m.SetMessage("never");
+                var pre = new CancellationTokenSource();
+                pre.Cancel();
+                var t1 = m.SendAsync(pre.Token);
+                Await<OperationCanceledException>(t1, 10);
+                Check(t1.IsCanceled && !fake.Text.Contains("MAIL FROM"), "sent after all: " + fake.Text);
+                var t0 = DateTime.UtcNow;
+                var task = m.SendAsync(cts.Token);
+                DateTime until = DateTime.UtcNow.AddSeconds(10);
+                while (!fake.Text.Contains("DATA") && DateTime.UtcNow < until) Thread.Sleep(20);
+                Check(fake.Text.Contains("DATA"), "no DATA: " + fake.Text);
+                Thread.Sleep(200);
+                Check(!task.IsCompleted, "ended before the cancel: " + task.Status);
+                cts.Cancel();
+                var e = Await<OperationCanceledException>(task, 10);
+                Check((DateTime.UtcNow - t0).TotalSeconds < 5, "slow cancel");
+                Check(task.IsCanceled, task.Status.ToString());
+                Check(e is OperationCanceledException && m.LastException is CancelledException, "LastException " + m.LastException);
+                Check(fake.Closed.WaitOne(5000), "the connection was not closed");
+            }
+        });
+
+        Run("finalizer: no network I/O (no QUIT) when an instance is dropped; Dispose sends QUIT", () => {
+            using (var fake = new FakeSmtp(true)) {
+                LogonAndDrop(fake.Port);
+                int before = fake.Text.Length;
+                Check(fake.Text.Contains("EHLO"), "no EHLO: " + fake.Text);
+                for (int i = 0; i < 3 && !fake.Closed.WaitOne(0); i++) {
+                    GC.Collect();
+                    GC.WaitForPendingFinalizers();
+                    fake.Closed.WaitOne(1000);
+                }
+                Check(fake.Closed.WaitOne(5000), "the finalizer did not free the instance (connection open)");
+                string after = fake.Text.Substring(before);
+                Check(after.Length == 0, "bytes received after the instance was dropped: " + after);
+            }
+            using (var fake = new FakeSmtp(true)) {
+                var m = new UPopMail();
+                m.SetOption("timeout_ms", "5000");
+                m.LogonSmtp("127.0.0.1+" + fake.Port);
+                m.Dispose();
+                Check(fake.Closed.WaitOne(5000), "Dispose did not close the connection");
+                Check(fake.Text.Contains("QUIT"), "Dispose did not log off: " + fake.Text);
             }
         });
 
