@@ -12,10 +12,22 @@
 //       mail.Send();
 //   }
 //
-// Failures throw UPopMailException (status code, the library's sentence, the SMTP reply). GOLD
-// lists (byte 0x1B) are hidden behind lists and dictionaries, and the -16 continuation of the
-// long outputs is done here. The library is found as "upopmail" by the runtime's loader
-// (LD_LIBRARY_PATH, the system's library directories; on Mono also a dllmap).
+// Failures throw UPopMailException or the subclass that says what kind of failure it is
+// (AuthenticationException, TlsException, RecipientsRefusedException, UPopMailTimeoutException,
+// CancelledException, ProtocolException; the same mapping as the Python binding). GOLD lists (byte
+// 0x1B) are hidden behind lists and dictionaries, and the -16 continuation of the long outputs is
+// done here. The async methods (LogonSmtpAsync, LogonPopAsync, SendAsync, GetRawMailAsync,
+// FetchAsync...) run the blocking call on the thread pool, one at a time per instance, and cancel
+// it with upop_cancel when their CancellationToken is cancelled (OperationCanceledException).
+//
+// The library is loaded by its SONAME libupopmail.so.0 through the runtime's loader: install it
+// (cmake --install + ldconfig, or the Debian package libupopmail0) or set LD_LIBRARY_PATH to the
+// directory that holds it; on Mono a <dllmap dll="libupopmail.so.0" target="/path/libupopmail.so.0"/>
+// in the program's .config redirects it. When it cannot be found, the first call throws
+// UPopMailLibraryNotFoundException (a DllNotFoundException) saying where it looked and what to do.
+//
+// Dispose logs off (QUIT) and frees; an instance that is never disposed is freed by the finalizer
+// of its UPopMailHandle without any network I/O (see UPopMailHandle).
 using System;
 using System.Collections.Generic;
 using System.IO;
@@ -201,13 +213,13 @@ namespace Upopmail
         {
             string ld = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");
             return "libupopmail could not be loaded (" + inner.Message + "). The runtime's loader looked for "
-                + "libupopmail.so (DllImport \"upopmail\", on Mono also a <dllmap> of a UPopMail.dll.config) in "
-                + "LD_LIBRARY_PATH (" + (string.IsNullOrEmpty(ld) ? "not set" : ld) + "), the loader's cache "
-                + "(/etc/ld.so.cache: /lib, /usr/lib and the directories of /etc/ld.so.conf.d) and beside the "
-                + "program. To fix it: install the library, e.g. `cmake --install build --prefix /usr/local` "
-                + "then `sudo ldconfig` (or the Debian packages libupopmail0 and libupopmail-dev, whose "
-                + "libupopmail.so link is what the loader finds), or point LD_LIBRARY_PATH at the directory "
-                + "of libupopmail.so (the drivers are found beside it, or set UPOPMAIL_DRIVER_PATH).";
+                + "libupopmail.so.0 (DllImport \"libupopmail.so.0\"; on Mono a <dllmap> in the program's .config "
+                + "can redirect it) in LD_LIBRARY_PATH (" + (string.IsNullOrEmpty(ld) ? "not set" : ld) + "), the "
+                + "loader's cache (/etc/ld.so.cache: /lib, /usr/lib and the directories of /etc/ld.so.conf.d) and "
+                + "the default directories. To fix it: install the library, e.g. `cmake --install build --prefix "
+                + "/usr/local` then `sudo ldconfig` (the prefix's lib directory must be in the loader's "
+                + "configuration), or the Debian package libupopmail0 (sudo apt-get install ./libupopmail0_*.deb); "
+                + "or point LD_LIBRARY_PATH at the directory of libupopmail.so.0 (the drivers are found beside it, or set UPOPMAIL_DRIVER_PATH).";
         }
     }
 
@@ -1037,7 +1049,9 @@ namespace Upopmail
 
         internal static class Native
         {
-            const string Lib = "upopmail";
+            // The SONAME: what the package libupopmail0 alone, an install plus ldconfig and a build
+            // tree on LD_LIBRARY_PATH all provide (libupopmail.so comes only with libupopmail-dev).
+            const string Lib = "libupopmail.so.0";
 
             [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
             public delegate void TraceFn(IntPtr user, int server, byte direction, IntPtr line);

@@ -213,8 +213,18 @@ static class Tests
         throw new Failure("expected " + typeof(T).Name + ", the task succeeded");
     }
 
-    static int Main()
+    static int Main(string[] args)
     {
+        if (args.Length == 1 && args[0] == "--library-probe") {
+            // run by the test "library not found" with an empty LD_LIBRARY_PATH
+            try {
+                Console.WriteLine("loaded " + UPopMail.Version);
+                return 0;
+            } catch (DllNotFoundException e) {
+                Console.WriteLine(e.GetType().Name + ": " + e.Message);
+                return 3;
+            }
+        }
         User = Env("MAILTEST_USER"); Pass = Env("MAILTEST_PASS"); Addr = Env("MAILTEST_ADDR");
         Ca = Env("MAILTEST_CA"); Submission = Env("PORT_SUBMISSION"); Submissions = Env("PORT_SUBMISSIONS");
         Pop3 = Env("PORT_POP3"); Pop3s = Env("PORT_POP3S");
@@ -667,6 +677,24 @@ static class Tests
                 m.Dispose();
                 Check(fake.Closed.WaitOne(5000), "Dispose did not close the connection");
                 Check(fake.Text.Contains("QUIT"), "Dispose did not log off: " + fake.Text);
+            }
+        });
+
+        Run("library not found: UPopMailLibraryNotFoundException says where it looked and what to do", () => {
+            if (File.Exists("/etc/ld.so.cache") && File.ReadAllText("/etc/ld.so.cache").Contains("libupopmail.so.0")) {
+                Console.WriteLine("        (skipped: libupopmail.so.0 is installed on the loader path)");
+                return;
+            }
+            var psi = new System.Diagnostics.ProcessStartInfo(System.Diagnostics.Process.GetCurrentProcess().MainModule.FileName,
+                                                              "\"" + typeof(Tests).Assembly.Location + "\" --library-probe") {
+                UseShellExecute = false, RedirectStandardOutput = true };
+            psi.EnvironmentVariables["LD_LIBRARY_PATH"] = "";
+            using (var p = System.Diagnostics.Process.Start(psi)) {
+                string output = p.StandardOutput.ReadToEnd();
+                p.WaitForExit();
+                Check(p.ExitCode == 3, "exit " + p.ExitCode + ": " + output);
+                Check(output.StartsWith("UPopMailLibraryNotFoundException: ") && output.Contains("LD_LIBRARY_PATH")
+                      && output.Contains("ldconfig") && output.Contains("libupopmail0"), output);
             }
         });
 
