@@ -62,6 +62,20 @@ static class Tests
         return new Dictionary<string, string> { { "user", User }, { "password", password ?? Pass } };
     }
 
+    // The SMTP security context of the tests: STARTTLS, then AUTH PLAIN with the test account.
+    static void SmtpContext(UPopMail m)
+    {
+        m.SetSecurity("SMTP=STARTTLS");
+        m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+    }
+
+    // SmtpContext, then a logon to the submission server.
+    static void LogonSubmission(UPopMail m)
+    {
+        SmtpContext(m);
+        m.LogonSmtp("localhost+" + Submission);
+    }
+
     static UPopMail NewMail()
     {
         var m = new UPopMail();
@@ -272,9 +286,7 @@ static class Tests
                           "\r\nMessage-ID: <" + tok1 + "@example.test>\r\n\r\nraw from a byte array\r\n.dot line\r\n";
             string msg2 = "From: " + Addr + "\nTo: nobody@example.invalid\nSubject: " + tok2 + "\n\nraw from a stream\n";
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
-                m.LogonSmtp("localhost+" + Submission);
+                LogonSubmission(m);
                 Check(m.SendRaw(Encoding.UTF8.GetBytes(msg1)) == 0, "SendRaw(byte[])");
                 m.SetEnvelopeFrom("<>");
                 using (var st = new MemoryStream(Encoding.UTF8.GetBytes(msg2)))
@@ -297,9 +309,7 @@ static class Tests
         Run("AddHeader and AddAttachment(byte[]) arrive", () => {
             string tok = Token("extras");
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
-                m.LogonSmtp("localhost+" + Submission);
+                LogonSubmission(m);
                 m.SetFrom(Addr);
                 m.SetTo(Addr);
                 m.SetSubject(tok);
@@ -319,9 +329,7 @@ static class Tests
             var trace = new List<string>();
             using (var m = NewMail()) {
                 m.Trace = (server, dir, line) => trace.Add(server + " " + dir + " " + line);
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
-                m.LogonSmtp("localhost+" + Submission);
+                LogonSubmission(m);
                 m.SetFrom(Addr);
                 m.SetTo(Addr);
                 m.SetSubject(tok);
@@ -376,9 +384,7 @@ static class Tests
         Run("progress returning false cancels the send (-10)", () => {
             using (var m = NewMail()) {
                 m.Progress = (done, total) => false;
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
-                m.LogonSmtp("localhost+" + Submission);
+                LogonSubmission(m);
                 m.SetFrom(Addr); m.SetTo(Addr); m.SetSubject(Token("cancel")); m.SetMessage("never sent");
                 var e = Throws<UPopMailException>(() => m.Send());
                 Check(e.Status == -10, e.Message);
@@ -399,9 +405,7 @@ static class Tests
         Run("not logged on: -8; missing recipients: -12", () => {
             using (var m = NewMail()) {
                 Check(Throws<UPopMailException>(() => m.ListMail()).Status == -8, "list");
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
-                m.LogonSmtp("localhost+" + Submission);
+                LogonSubmission(m);
                 m.SetFrom(Addr);
                 Check(Throws<UPopMailException>(() => m.Send()).Status == -12, "no recipients");
                 m.LogoffSmtp();
@@ -411,8 +415,7 @@ static class Tests
         Run("legacy SendMail with implicit logon", () => {
             string tok = Token("sendmail");
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                SmtpContext(m);
                 m.SendMail("localhost+" + Submission,
                            new Dictionary<string, string> { { "FROM", Addr }, { "TO", Addr }, { "SUBJECT", tok } },
                            "legacy text");
@@ -436,9 +439,7 @@ static class Tests
         Run("GetMail decodes (when the library has it)", () => {
             string tok = Token("getmail");
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
-                m.LogonSmtp("localhost+" + Submission);
+                LogonSubmission(m);
                 m.SetFrom(Addr); m.SetTo(Addr); m.SetSubject(tok);
                 m.SetMessage("décodé");
                 m.SetMessage("<p>html part</p>", "text/html");
@@ -515,8 +516,7 @@ static class Tests
                 m.LogoffPop();
             }
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                SmtpContext(m);
                 m.LogonSmtp("localhost:" + Submission);
                 m.Noop(MailServer.Smtp);
                 Check(m.SmtpReplyCode == 250, "NOOP " + m.SmtpReplyCode);
@@ -546,8 +546,7 @@ static class Tests
                 Check(e is TlsException, e.GetType().Name + ": " + e.Message);
             }
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                SmtpContext(m);
                 var e = Throws<UPopMailException>(() => m.LogonSmtp("localhost+" + Env("PORT_BAD_SUBMISSION")));
                 Check(e is TlsException, e.GetType().Name + ": " + e.Message);
             }
@@ -555,8 +554,7 @@ static class Tests
 
         Run("typed exceptions: a refused recipient is RecipientsRefusedException with the address (Postfix)", () => {
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                SmtpContext(m);
                 m.LogonSmtp("localhost+" + Env("PORT_PF_SUBMISSION"));
                 m.SetFrom(Addr);
                 m.SetTo(Addr, "nobody-here@example.test");
@@ -586,8 +584,7 @@ static class Tests
         Run("async: LogonSmtpAsync + SendAsync, LogonPopAsync + ListMailAsync + FetchAsync", () => {
             string tok = Token("async");
             using (var m = NewMail()) {
-                m.SetSecurity("SMTP=STARTTLS");
-                m.SetSecurity("SMTP=AUTH PLAIN", Creds());
+                SmtpContext(m);
                 m.LogonSmtpAsync("localhost+" + Submission).Wait();
                 m.SetFrom(Addr); m.SetTo(Addr); m.SetSubject(tok); m.SetMessage("async body");
                 Check(m.SendAsync().Result == 0, "send");
