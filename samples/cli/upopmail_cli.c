@@ -2,23 +2,44 @@
  * upopmail -- the command-line program of the upopmail component, written against the C ABI
  * (upopmail.h) only. `upopmail --help` and `upopmail COMMAND --help` describe it.
  */
-#define _XOPEN_SOURCE 700
+#define _GNU_SOURCE /* getopt_long, strcasestr */
 #include <upopmail.h>
 
+#include <ctype.h>
 #include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <locale.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <fcntl.h>
 #include <sys/stat.h>
 #include <termios.h>
+#include <time.h>
 #include <unistd.h>
+#include <wchar.h>
 
-#define EXIT_WARNING 20 /* the operation succeeded with a warning (refused recipients, ...) */
-#define EXIT_USAGE 64
-#define EXIT_LOCAL 1    /* the program itself failed (a file it writes, memory) */
-#define PROGRESS_THRESHOLD (4LL * 1024 * 1024)
+/* Exit statuses, one per stage (documented in exit_help and upopmail(1)). */
+enum {
+    EXIT_LOCAL = 1,      /* a local file could not be read or written; out of memory */
+    EXIT_CONNECT = 2,    /* host not found, connection refused or lost, network error */
+    EXIT_TLS = 3,        /* TLS: handshake, certificate, no STARTTLS, credentials without TLS */
+    EXIT_LOGON = 4,      /* the server refused the credentials, or there is no password */
+    EXIT_RCPT = 5,       /* the server refused the recipients: nothing was sent */
+    EXIT_SIZE = 6,       /* larger than --max-size or the server's limit; quota exceeded */
+    EXIT_TIMEOUT = 7,    /* a network step took longer than --timeout */
+    EXIT_CANCELLED = 8,  /* interrupted (SIGINT, SIGTERM, SIGHUP) */
+    EXIT_NOMSG = 9,      /* no such message number or UIDL in the mailbox */
+    EXIT_PROTOCOL = 10,  /* the server refused a command or broke the protocol; other failures */
+    EXIT_DRIVER = 11,    /* a security driver is missing, refused its parameters, or the server
+                            lacks what a mandatory driver needs */
+    EXIT_WARNING = 20,   /* done, with a warning (some recipients refused, a part not written) */
+    EXIT_USAGE = 64      /* wrong usage: an unknown option, a missing value, a bad config file */
+};
+#define PROGRESS_AUTO_BYTES (4LL * 1024 * 1024) /* on a terminal the meter shows from this size */
+#define PROGRESS_REDRAW_MS 200                   /* and is redrawn at most this often */
 
 static const char *prog = "upopmail";
 static const char *cur_command = ""; /* "send ", ... for the usage hint */
@@ -37,41 +58,73 @@ static const char *main_help =
     "  delete    delete messages from a POP3 mailbox\n"
     "  drivers   show the security drivers the registry found\n"
     "\n"
-    "`upopmail COMMAND --help` describes a command and its options.\n"
+    "`upopmail COMMAND --help` describes a command and its options, and the exit statuses.\n"
     "`upopmail --version` prints the version of the program and of the library.\n";
 
 static const char *common_help =
     "Connection and security:\n"
-    "  -s, --server CONN      where to connect: smtp://HOST[:PORT], smtps://HOST[:PORT],\n"
+    "  -s, --server CONN      where to connect: HOST[:PORT], smtp://HOST[:PORT], smtps://HOST[:PORT],\n"
     "                         pop3://HOST[:PORT], pop3s://HOST[:PORT], or the component's form\n"
     "                         [TLS:]HOST[+PORT][:PROFILE]. Default: $UPOPMAIL_SMTP_SERVER for send,\n"
-    "                         $UPOPMAIL_POP_SERVER for list, get and delete.\n"
+    "                         $UPOPMAIL_POP_SERVER for list, get and delete, else the profile's.\n"
+    "  --starttls             the common secure stack: STARTTLS (STLS for POP3), then the\n"
+    "                         logon (send: AUTH PLAIN, or --auth, when there is a user)\n"
+    "  --tls                  the same over implicit TLS (smtps/pop3s; ports 465 and 995)\n"
+    "  --auth MECH            the SASL mechanism of the logon: PLAIN, LOGIN, CRAM-MD5,\n"
+    "                         SCRAM-SHA-256, XOAUTH2, NTLM, GSSAPI, ... (APOP for POP3)\n"
     "  --security 'SERVER=DRIVER[;USE=OPT]'\n"
-    "                         append a security driver to the context, e.g. SMTP=STARTTLS,\n"
-    "                         'SMTP=AUTH LOGIN', POP=STARTTLS, 'POP=AUTH PLAIN'; repeat it: the\n"
+    "                         append a security driver to the context yourself, e.g.\n"
+    "                         SMTP=STARTTLS, 'SMTP=AUTH LOGIN', POP=STARTTLS; repeat it: the\n"
     "                         drivers run in the order given. `upopmail drivers` lists them.\n"
-    "  -p, --param KEY=VALUE  a parameter of the driver of the preceding --security (repeat).\n"
-    "                         Credentials need no --param: user and password (or token) go to\n"
-    "                         every driver that accepts them.\n"
-    "  -u, --user NAME        user name ($UPOPMAIL_USER)\n"
-    "  --password-file FILE   read the password from the first line of FILE ('-': standard input)\n"
-    "  --password-env VAR     read the password from the variable VAR (default UPOPMAIL_PASSWORD)\n"
-    "  --token-file FILE      read an OAuth 2 token for XOAUTH2/OAUTHBEARER ($UPOPMAIL_TOKEN)\n"
-    "                         Without a password from these, a terminal is asked for it (no echo).\n"
-    "                         Passwords are never taken from the command line nor printed.\n"
+    "  -p, --param KEY=VALUE  a parameter of the driver of the preceding --security (repeat);\n"
+    "                         never a password or token: those come from the sources below\n"
+    "  -P, --profile NAME     take server, port, security, auth, user, from, ca and timeout from\n"
+    "                         the section [NAME] of ~/.config/upopmail/config ($UPOPMAIL_PROFILE;\n"
+    "                         default: the section [default] when there is one); options given\n"
+    "                         on the command line win; `smtp.KEY`/`pop.KEY` apply to one protocol\n"
+    "  -u, --user NAME        user name ($UPOPMAIL_USER; else the profile's or ~/.netrc's login)\n"
+    "Credentials are never taken from the command line. The password is, in this order:\n"
+    "  --password-file FILE   the first line of FILE ('-': standard input)\n"
+    "  --password-env VAR     the variable VAR (default UPOPMAIL_PASSWORD)\n"
+    "  --netrc-file FILE      the `machine HOST login USER password PASS` entry of FILE\n"
+    "                         (default $NETRC, else ~/.netrc; it must be yours and mode 600)\n"
+    "                         then a question on the terminal (no echo); with no terminal the\n"
+    "                         program stops (exit 4) instead of logging on without a password.\n"
+    "  --token-file FILE      an OAuth 2 token for XOAUTH2/OAUTHBEARER ($UPOPMAIL_TOKEN)\n"
+    "Other options:\n"
     "  --ca FILE              trust this CA certificate (PEM) instead of the system store\n"
     "  --config FILE          TLS configuration (JSON; default $UPOPMAIL_CONFIG)\n"
     "  --timeout SECONDS      deadline of every network step (default 60)\n"
     "  --allow-plaintext      allow credentials on a connection without TLS (not recommended)\n"
     "  --trace                print the protocol trace to standard error (secrets redacted)\n"
-    "  --progress, --no-progress\n"
-    "                         show a progress bar (default: on a terminal, above 4 MB)\n"
-    "  -q, --quiet            print nothing but errors and the requested output\n"
+    "  --progress             show the progress meter (bytes, rate, ETA) on standard error even\n"
+    "                         when it is not a terminal, for any size (default: on a terminal,\n"
+    "                         for transfers of 4 MB or more)\n"
+    "  --silent               no progress meter (also --no-progress)\n"
+    "  -q, --quiet            print nothing but errors and the requested output (no meter)\n"
     "  -h, --help             this help\n"
-    "\n"
-    "Exit status: 0 success; 1-18 the library's status code without its sign (e.g. 8: the\n"
-    "security context failed, 9: network error; see upopmail.h); 20 done with a warning (some\n"
-    "recipients refused, an attachment not written); 64 wrong usage; 1 also for local errors.\n";
+    "\n";
+
+static const char *exit_help =
+    "Exit status:\n"
+    "   0  success\n"
+    "   1  a local file could not be read or written (attachment, --eml, --output, password\n"
+    "      file); out of memory\n"
+    "   2  connect: host not found, connection refused or lost, network error\n"
+    "   3  TLS: handshake or certificate failed, the server offers no STARTTLS, or the password\n"
+    "      would go without TLS\n"
+    "   4  logon: the server refused the credentials, or there is no password and no terminal\n"
+    "   5  the server refused the recipients: nothing was sent\n"
+    "   6  size: larger than --max-size or the server's limit, or the quota is exceeded\n"
+    "   7  timeout: a network step took longer than --timeout\n"
+    "   8  cancelled: interrupted by SIGINT, SIGTERM or SIGHUP\n"
+    "   9  no such message number or UIDL\n"
+    "  10  the server refused a command or broke the protocol; other failures\n"
+    "  11  a security driver is missing or refused its parameters, or the server lacks what a\n"
+    "      mandatory driver needs\n"
+    "  20  done, with a warning: some recipients refused (--ignore-rcpt-errors), a part not\n"
+    "      written\n"
+    "  64  wrong usage: an unknown option, a missing value, a bad profile file\n";
 
 static const char *send_help =
     "usage: upopmail send [OPTIONS] --from ADDR --to ADDR [--subject TEXT] [--text TEXT]\n"
@@ -309,7 +362,8 @@ typedef struct driver_opt {
 typedef struct opts {
     const char *command;
     const char *server, *user, *password_file, *password_env, *token_file, *ca, *config;
-    const char *timeout;
+    const char *timeout, *profile, *netrc_file, *auth;
+    int security_mode; /* 0 as given, 's' --starttls, 't' --tls, 'n' none (a profile's) */
     int allow_plaintext, trace, progress /* -1 auto */, quiet, json, raw, del, all, headers, uidl;
     driver_opt drivers[MAX_DRIVERS];
     int n_drivers;
@@ -340,15 +394,20 @@ static int usage_error(const char *fmt, const char *arg)
 
 static void print_help(const char *command)
 {
+    const char *text = NULL;
     if (command == NULL) {
         fputs(main_help, stdout);
         return;
     }
-    if (strcmp(command, "send") == 0) fputs(send_help, stdout), fputs(common_help, stdout);
-    else if (strcmp(command, "list") == 0) fputs(list_help, stdout), fputs(common_help, stdout);
-    else if (strcmp(command, "get") == 0) fputs(get_help, stdout), fputs(common_help, stdout);
-    else if (strcmp(command, "delete") == 0) fputs(delete_help, stdout), fputs(common_help, stdout);
-    else if (strcmp(command, "drivers") == 0) fputs(drivers_help, stdout);
+    if (strcmp(command, "send") == 0) text = send_help;
+    else if (strcmp(command, "list") == 0) text = list_help;
+    else if (strcmp(command, "get") == 0) text = get_help;
+    else if (strcmp(command, "delete") == 0) text = delete_help;
+    else if (strcmp(command, "drivers") == 0) text = drivers_help;
+    if (text == NULL) return;
+    fputs(text, stdout);
+    if (text != drivers_help) fputs(common_help, stdout);
+    fputs(exit_help, stdout);
 }
 
 static int push(const char **list, int *n, const char *v, const char *what)
@@ -358,109 +417,511 @@ static int push(const char **list, int *n, const char *v, const char *what)
     return 0;
 }
 
-/* Parses argv after the command. Returns 0, or an exit status (help printed: -1). */
+/* The commands an option belongs to. */
+enum { C_SEND = 1, C_LIST = 2, C_GET = 4, C_DELETE = 8, C_DRIVERS = 16 };
+#define C_POP (C_LIST | C_GET | C_DELETE)
+#define C_NET (C_SEND | C_POP)
+#define C_ALL (C_NET | C_DRIVERS)
+
+enum {
+    OPT_SECURITY = 256, OPT_PASSWORD_FILE, OPT_PASSWORD_ENV, OPT_TOKEN_FILE, OPT_CA, OPT_CONFIG, OPT_TIMEOUT,
+    OPT_ALLOW_PLAINTEXT, OPT_TRACE, OPT_PROGRESS, OPT_SILENT, OPT_JSON, OPT_RAW, OPT_DELETE, OPT_ALL, OPT_HEADERS,
+    OPT_UIDL, OPT_IGNORE_RCPT, OPT_PASSWORD, OPT_CC, OPT_BCC, OPT_REPLY_TO, OPT_SUBJECT, OPT_TEXT, OPT_TEXT_FILE,
+    OPT_HTML_FILE, OPT_INLINE, OPT_PRIORITY, OPT_MESSAGE_ID, OPT_HEADER, OPT_EML, OPT_ENVELOPE_FROM, OPT_NOTIFY,
+    OPT_RET, OPT_ENVID, OPT_MAX_SIZE, OPT_ATTACHMENTS, OPT_PATH, OPT_STARTTLS, OPT_TLS, OPT_AUTH, OPT_NETRC_FILE
+};
+
+typedef struct optdef {
+    const char *name;
+    int has_arg, val, commands;
+} optdef;
+
+static const optdef optdefs[] = {
+    {"help", no_argument, 'h', C_ALL},
+    {"server", required_argument, 's', C_NET},
+    {"security", required_argument, OPT_SECURITY, C_NET},
+    {"param", required_argument, 'p', C_NET},
+    {"starttls", no_argument, OPT_STARTTLS, C_NET},
+    {"tls", no_argument, OPT_TLS, C_NET},
+    {"auth", required_argument, OPT_AUTH, C_NET},
+    {"profile", required_argument, 'P', C_NET},
+    {"user", required_argument, 'u', C_NET},
+    {"password", optional_argument, OPT_PASSWORD, C_NET},
+    {"password-file", required_argument, OPT_PASSWORD_FILE, C_NET},
+    {"password-env", required_argument, OPT_PASSWORD_ENV, C_NET},
+    {"netrc-file", required_argument, OPT_NETRC_FILE, C_NET},
+    {"token-file", required_argument, OPT_TOKEN_FILE, C_NET},
+    {"ca", required_argument, OPT_CA, C_NET},
+    {"config", required_argument, OPT_CONFIG, C_NET},
+    {"timeout", required_argument, OPT_TIMEOUT, C_NET},
+    {"allow-plaintext", no_argument, OPT_ALLOW_PLAINTEXT, C_NET},
+    {"trace", no_argument, OPT_TRACE, C_NET},
+    {"progress", no_argument, OPT_PROGRESS, C_NET},
+    {"silent", no_argument, OPT_SILENT, C_NET},
+    {"no-progress", no_argument, OPT_SILENT, C_NET},
+    {"quiet", no_argument, 'q', C_NET},
+    {"json", no_argument, OPT_JSON, C_LIST | C_DRIVERS},
+    {"raw", no_argument, OPT_RAW, C_GET},
+    {"delete", no_argument, OPT_DELETE, C_GET},
+    {"all", no_argument, OPT_ALL, C_GET},
+    {"headers", no_argument, OPT_HEADERS, C_GET},
+    {"uidl", no_argument, OPT_UIDL, C_POP},
+    {"output", required_argument, 'o', C_GET},
+    {"attachments", required_argument, OPT_ATTACHMENTS, C_GET},
+    {"max-size", required_argument, OPT_MAX_SIZE, C_SEND | C_GET},
+    {"ignore-rcpt-errors", no_argument, OPT_IGNORE_RCPT, C_SEND},
+    {"from", required_argument, 'f', C_SEND},
+    {"to", required_argument, 't', C_SEND},
+    {"cc", required_argument, OPT_CC, C_SEND},
+    {"bcc", required_argument, OPT_BCC, C_SEND},
+    {"reply-to", required_argument, OPT_REPLY_TO, C_SEND},
+    {"subject", required_argument, OPT_SUBJECT, C_SEND},
+    {"text", required_argument, OPT_TEXT, C_SEND},
+    {"text-file", required_argument, OPT_TEXT_FILE, C_SEND},
+    {"html-file", required_argument, OPT_HTML_FILE, C_SEND},
+    {"attach", required_argument, 'a', C_SEND},
+    {"inline", required_argument, OPT_INLINE, C_SEND},
+    {"priority", required_argument, OPT_PRIORITY, C_SEND},
+    {"message-id", required_argument, OPT_MESSAGE_ID, C_SEND},
+    {"header", required_argument, OPT_HEADER, C_SEND},
+    {"eml", required_argument, OPT_EML, C_SEND},
+    {"envelope-from", required_argument, OPT_ENVELOPE_FROM, C_SEND},
+    {"notify", required_argument, OPT_NOTIFY, C_SEND},
+    {"ret", required_argument, OPT_RET, C_SEND},
+    {"envid", required_argument, OPT_ENVID, C_SEND},
+    {"path", required_argument, OPT_PATH, C_DRIVERS},
+};
+#define N_OPTDEFS (sizeof optdefs / sizeof optdefs[0])
+static const char short_opts[] = ":hs:p:P:u:qo:f:t:a:"; /* ':' first: a missing value is ':' */
+
+static int command_bit(const char *command)
+{
+    static const char *const names[] = {"send", "list", "get", "delete", "drivers"};
+    int i;
+    for (i = 0; i < 5; i++)
+        if (strcmp(command, names[i]) == 0) return 1 << i;
+    return 0;
+}
+
+/* The long name of an option value ("--from"), for messages. */
+static const char *option_name(int val, char *out, size_t cap)
+{
+    size_t i;
+    for (i = 0; i < N_OPTDEFS; i++)
+        if (optdefs[i].val == val) {
+            snprintf(out, cap, "--%s", optdefs[i].name);
+            return out;
+        }
+    snprintf(out, cap, "-%c", val);
+    return out;
+}
+
+/* Parses argv (argv[0] is the command) with getopt_long. Returns 0, or an exit status (help
+ * printed: -1). */
 static int parse(int argc, char **argv, opts *o)
 {
-    int i;
-    const int is_send = strcmp(o->command, "send") == 0;
-    const int is_drivers = strcmp(o->command, "drivers") == 0;
-    for (i = 0; i < argc; i++) {
-        const char *a = argv[i];
-        const char *v = NULL;
+    struct option longopts[N_OPTDEFS + 1];
+    const int cmd = command_bit(o->command);
+    size_t k;
+    int c;
+    for (k = 0; k < N_OPTDEFS; k++) {
+        longopts[k].name = optdefs[k].name;
+        longopts[k].has_arg = optdefs[k].has_arg;
+        longopts[k].flag = NULL;
+        longopts[k].val = optdefs[k].val;
+    }
+    memset(&longopts[N_OPTDEFS], 0, sizeof longopts[N_OPTDEFS]);
+    opterr = 0;
+    optind = 1;
+    while ((c = getopt_long(argc, argv, short_opts, longopts, NULL)) != -1) {
+        const char *v = optarg;
         char name[64];
-        const char *eq;
-#define FLAG(s) (strcmp(name, s) == 0)
-        if (strcmp(a, "--") == 0) {
-            for (i++; i < argc; i++)
-                if (push(o->args, &o->n_args, argv[i], "argument")) return EXIT_USAGE;
-            break;
+        if (c == '?') {
+            if (optopt) snprintf(name, sizeof name, "-%c", optopt);
+            else snprintf(name, sizeof name, "%s", argv[optind - 1]);
+            name[strcspn(name, "=")] = '\0';
+            return usage_error("unknown option '%s'", name);
         }
-        if (a[0] != '-' || a[1] == '\0') {
-            if (push(o->args, &o->n_args, a, "argument")) return EXIT_USAGE;
-            continue;
+        if (c == ':') {
+            if (optopt) option_name(optopt, name, sizeof name);
+            else snprintf(name, sizeof name, "%s", argv[optind - 1]);
+            return usage_error("option '%s' needs a value", name);
         }
-        /* --name=value or --name value */
-        eq = strchr(a, '=');
-        if (a[1] == '-' && eq != NULL && (size_t)(eq - a) < sizeof name) {
-            memcpy(name, a, (size_t)(eq - a));
-            name[eq - a] = '\0';
-            v = eq + 1;
-        } else {
-            snprintf(name, sizeof name, "%s", a);
+        for (k = 0; k < N_OPTDEFS && optdefs[k].val != c; k++) {
         }
-        if (FLAG("-h") || FLAG("--help")) {
-            print_help(o->command);
-            return -1;
+        option_name(c, name, sizeof name);
+        if (k < N_OPTDEFS && !(optdefs[k].commands & cmd)) {
+            char msg[160];
+            snprintf(msg, sizeof msg, "option '%s' does not go with %s", name, o->command);
+            return usage_error("%s", msg);
         }
-        /* flags without a value */
-        if (FLAG("--trace")) { o->trace = 1; continue; }
-        if (FLAG("--progress")) { o->progress = 1; continue; }
-        if (FLAG("--no-progress")) { o->progress = 0; continue; }
-        if (FLAG("-q") || FLAG("--quiet")) { o->quiet = 1; continue; }
-        if (FLAG("--allow-plaintext")) { o->allow_plaintext = 1; continue; }
-        if (FLAG("--json")) { o->json = 1; continue; }
-        if (FLAG("--raw")) { o->raw = 1; continue; }
-        if (FLAG("--delete")) { o->del = 1; continue; }
-        if (FLAG("--all")) { o->all = 1; continue; }
-        if (FLAG("--headers")) { o->headers = 1; continue; }
-        if (FLAG("--uidl")) { o->uidl = 1; continue; }
-        if (FLAG("--ignore-rcpt-errors")) { o->ignore_rcpt = 1; continue; }
-        if (FLAG("--password")) {
+        switch (c) {
+        case 'h': print_help(o->command); return -1;
+        case OPT_PASSWORD:
             errorf("--password is not accepted: the command line is visible to other users. Use "
-                   "--password-file, --password-env or $UPOPMAIL_PASSWORD, or type it when asked.");
+                   "--password-file, --password-env, $UPOPMAIL_PASSWORD or ~/.netrc, or type it when asked.");
             return EXIT_USAGE;
-        }
-        if (v == NULL) {
-            if (i + 1 >= argc) return usage_error("option %s needs a value", name);
-            v = argv[++i];
-        }
-        if (FLAG("-s") || FLAG("--server")) o->server = v;
-        else if (FLAG("--security")) {
+        case OPT_TRACE: o->trace = 1; break;
+        case OPT_PROGRESS: o->progress = 1; break;
+        case OPT_SILENT: o->progress = 0; break;
+        case 'q': o->quiet = 1; break;
+        case OPT_ALLOW_PLAINTEXT: o->allow_plaintext = 1; break;
+        case OPT_JSON: o->json = 1; break;
+        case OPT_RAW: o->raw = 1; break;
+        case OPT_DELETE: o->del = 1; break;
+        case OPT_ALL: o->all = 1; break;
+        case OPT_HEADERS: o->headers = 1; break;
+        case OPT_UIDL: o->uidl = 1; break;
+        case OPT_IGNORE_RCPT: o->ignore_rcpt = 1; break;
+        case OPT_STARTTLS:
+        case OPT_TLS:
+            if (o->security_mode && o->security_mode != (c == OPT_TLS ? 't' : 's'))
+                return usage_error("give --starttls or --tls, not both%s", "");
+            o->security_mode = c == OPT_TLS ? 't' : 's';
+            break;
+        case OPT_AUTH: o->auth = v; break;
+        case 'P': o->profile = v; break;
+        case OPT_NETRC_FILE: o->netrc_file = v; break;
+        case 's': o->server = v; break;
+        case OPT_SECURITY:
             if (o->n_drivers >= MAX_DRIVERS) return usage_error("too many %s options", name);
             o->drivers[o->n_drivers++].properties = v;
-        } else if (FLAG("-p") || FLAG("--param")) {
+            break;
+        case 'p': {
             driver_opt *d;
             const char *e = strchr(v, '=');
-            if (o->n_drivers == 0) return usage_error("%s must follow the --security it belongs to", name);
+            char key[64];
+            if (o->n_drivers == 0) return usage_error("%s must follow the --security it belongs to", "--param");
             if (e == NULL || e == v) return usage_error("--param needs KEY=VALUE, not '%s'", v);
+            snprintf(key, sizeof key, "%.*s", (int)(e - v), v);
+            if (strcasecmp(key, "password") == 0 || strcasecmp(key, "token") == 0 || strcasecmp(key, "secret") == 0)
+                return usage_error("--param %s=... is not accepted: the command line is visible to other users; "
+                                   "use --password-file, --password-env, --token-file or ~/.netrc", key);
             d = &o->drivers[o->n_drivers - 1];
             if (d->n >= MAX_PARAMS) return usage_error("too many %s options", name);
-            d->keys[d->n] = strndup(v, (size_t)(e - v));
+            d->keys[d->n] = strdup(key);
             d->values[d->n++] = e + 1;
-        } else if (FLAG("-u") || FLAG("--user")) o->user = v;
-        else if (FLAG("--password-file")) o->password_file = v;
-        else if (FLAG("--password-env")) o->password_env = v;
-        else if (FLAG("--token-file")) o->token_file = v;
-        else if (FLAG("--ca")) o->ca = v;
-        else if (FLAG("--config")) o->config = v;
-        else if (FLAG("--timeout")) o->timeout = v;
-        else if (is_send && (FLAG("-f") || FLAG("--from"))) o->from = v;
-        else if (is_send && (FLAG("-t") || FLAG("--to"))) { if (push(o->to, &o->n_to, v, name)) return EXIT_USAGE; }
-        else if (is_send && FLAG("--cc")) { if (push(o->cc, &o->n_cc, v, name)) return EXIT_USAGE; }
-        else if (is_send && FLAG("--bcc")) { if (push(o->bcc, &o->n_bcc, v, name)) return EXIT_USAGE; }
-        else if (is_send && FLAG("--reply-to")) o->reply_to = v;
-        else if (is_send && FLAG("--subject")) o->subject = v;
-        else if (is_send && FLAG("--text")) o->text = v;
-        else if (is_send && FLAG("--text-file")) o->text_file = v;
-        else if (is_send && FLAG("--html-file")) o->html_file = v;
-        else if (is_send && (FLAG("-a") || FLAG("--attach"))) { if (push(o->attach, &o->n_attach, v, name)) return EXIT_USAGE; }
-        else if (is_send && FLAG("--inline")) { if (push(o->inl, &o->n_inl, v, name)) return EXIT_USAGE; }
-        else if (is_send && FLAG("--priority")) o->priority = v;
-        else if (is_send && FLAG("--message-id")) o->message_id = v;
-        else if (is_send && FLAG("--header")) { if (push(o->hdr, &o->n_hdr, v, name)) return EXIT_USAGE; }
-        else if (is_send && FLAG("--eml")) o->eml = v;
-        else if (is_send && FLAG("--envelope-from")) o->envelope_from = v;
-        else if (is_send && FLAG("--notify")) o->notify = v;
-        else if (is_send && FLAG("--ret")) o->ret = v;
-        else if (is_send && FLAG("--envid")) o->envid = v;
-        else if (FLAG("--max-size")) o->max_size = v;
-        else if (FLAG("-o") || FLAG("--output")) o->output = v;
-        else if (FLAG("--attachments")) o->att_dir = v;
-        else if (is_drivers && FLAG("--path")) { if (push(o->paths, &o->n_paths, v, name)) return EXIT_USAGE; }
-        else return usage_error("unknown option %s", name);
-#undef FLAG
+            break;
+        }
+        case 'u': o->user = v; break;
+        case OPT_PASSWORD_FILE: o->password_file = v; break;
+        case OPT_PASSWORD_ENV: o->password_env = v; break;
+        case OPT_TOKEN_FILE: o->token_file = v; break;
+        case OPT_CA: o->ca = v; break;
+        case OPT_CONFIG: o->config = v; break;
+        case OPT_TIMEOUT: o->timeout = v; break;
+        case 'f': o->from = v; break;
+        case 't': if (push(o->to, &o->n_to, v, name)) return EXIT_USAGE; break;
+        case OPT_CC: if (push(o->cc, &o->n_cc, v, name)) return EXIT_USAGE; break;
+        case OPT_BCC: if (push(o->bcc, &o->n_bcc, v, name)) return EXIT_USAGE; break;
+        case OPT_REPLY_TO: o->reply_to = v; break;
+        case OPT_SUBJECT: o->subject = v; break;
+        case OPT_TEXT: o->text = v; break;
+        case OPT_TEXT_FILE: o->text_file = v; break;
+        case OPT_HTML_FILE: o->html_file = v; break;
+        case 'a': if (push(o->attach, &o->n_attach, v, name)) return EXIT_USAGE; break;
+        case OPT_INLINE: if (push(o->inl, &o->n_inl, v, name)) return EXIT_USAGE; break;
+        case OPT_PRIORITY: o->priority = v; break;
+        case OPT_MESSAGE_ID: o->message_id = v; break;
+        case OPT_HEADER: if (push(o->hdr, &o->n_hdr, v, name)) return EXIT_USAGE; break;
+        case OPT_EML: o->eml = v; break;
+        case OPT_ENVELOPE_FROM: o->envelope_from = v; break;
+        case OPT_NOTIFY: o->notify = v; break;
+        case OPT_RET: o->ret = v; break;
+        case OPT_ENVID: o->envid = v; break;
+        case OPT_MAX_SIZE: o->max_size = v; break;
+        case 'o': o->output = v; break;
+        case OPT_ATTACHMENTS: o->att_dir = v; break;
+        case OPT_PATH: if (push(o->paths, &o->n_paths, v, name)) return EXIT_USAGE; break;
+        default: return usage_error("unknown option '%s'", name);
+        }
+    }
+    for (; optind < argc; optind++)
+        if (push(o->args, &o->n_args, argv[optind], "argument")) return EXIT_USAGE;
+    return 0;
+}
+
+/* ------------------------------------------------------------------ profiles, ~/.netrc */
+
+static char *xstrdup(const char *s)
+{
+    char *d = strdup(s);
+    if (d == NULL) {
+        errorf("out of memory");
+        exit(EXIT_LOCAL);
+    }
+    return d;
+}
+
+static char *trim(char *s)
+{
+    char *e;
+    while (*s == ' ' || *s == '\t') s++;
+    e = s + strlen(s);
+    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
+    return s;
+}
+
+/* "~/x" with $HOME; else a copy. */
+static char *expand_home(const char *path)
+{
+    const char *home = getenv("HOME");
+    if (path[0] == '~' && path[1] == '/' && home) {
+        char *r = malloc(strlen(home) + strlen(path));
+        if (r == NULL) exit(EXIT_LOCAL);
+        sprintf(r, "%s%s", home, path + 1);
+        return r;
+    }
+    return xstrdup(path);
+}
+
+/* The profile file: $XDG_CONFIG_HOME/upopmail/config, else ~/.config/upopmail/config. */
+static char *profile_path(void)
+{
+    const char *xdg = getenv("XDG_CONFIG_HOME"), *home = getenv("HOME");
+    char path[4096];
+    if (xdg && xdg[0] == '/') snprintf(path, sizeof path, "%s/upopmail/config", xdg);
+    else if (home) snprintf(path, sizeof path, "%s/.config/upopmail/config", home);
+    else return NULL;
+    return xstrdup(path);
+}
+
+/* Applies the profile's values that the command line left unset: KEY, or PROTO.KEY for this
+ * protocol only (smtp.port). Returns 0 or an exit status. */
+static int apply_profile(opts *o)
+{
+    static const char *const keys[] = {"server", "port", "security", "auth", "user", "from", "ca", "timeout"};
+    const char *name = o->profile ? o->profile : getenv("UPOPMAIL_PROFILE");
+    const char *proto = strcmp(o->command, "send") == 0 ? "smtp" : "pop";
+    char *path = profile_path(), line[2048], section[256] = "";
+    char *values[8] = {0}, *proto_values[8] = {0}, *port = NULL;
+    FILE *f;
+    int lineno = 0, found = 0, explicit_name = name != NULL && name[0] != '\0';
+    size_t i;
+    if (!explicit_name) name = "default";
+    f = path ? fopen(path, "r") : NULL;
+    if (f == NULL) {
+        if (explicit_name) {
+            errorf("profile '%s': cannot read %s: %s", name, path ? path : "~/.config/upopmail/config",
+                   path ? strerror(errno) : "HOME is not set");
+            free(path);
+            return EXIT_USAGE;
+        }
+        free(path);
+        return 0;
+    }
+    while (fgets(line, sizeof line, f) != NULL) {
+        char *l = trim(line), *eq, *key, *val, *dot;
+        lineno++;
+        if (*l == '\0' || *l == '#' || *l == ';') continue;
+        if (*l == '[') {
+            char *end = strchr(l, ']');
+            if (end == NULL || end[1] != '\0') goto bad;
+            *end = '\0';
+            snprintf(section, sizeof section, "%s", trim(l + 1));
+            if (strcmp(section, name) == 0) found = 1;
+            continue;
+        }
+        if ((eq = strchr(l, '=')) == NULL || !section[0]) goto bad;
+        *eq = '\0';
+        key = trim(l), val = trim(eq + 1);
+        if (strcmp(key, "password") == 0 || strcmp(key, "token") == 0) {
+            errorf("%s:%d: passwords are not kept in the profile file: use ~/.netrc (mode 600), "
+                   "--password-file or $UPOPMAIL_PASSWORD", path, lineno);
+            fclose(f), free(path);
+            return EXIT_USAGE;
+        }
+        dot = strchr(key, '.');
+        if (dot && (strncmp(key, "smtp.", 5) == 0 || strncmp(key, "pop.", 4) == 0)) key = dot + 1;
+        else dot = NULL;
+        for (i = 0; i < 8 && strcmp(key, keys[i]) != 0; i++) {
+        }
+        if (i == 8) {
+            errorf("%s:%d: unknown key '%s' (known: server, port, security, auth, user, from, ca, "
+                   "timeout, each also as smtp.KEY or pop.KEY)", path, lineno, key);
+            fclose(f), free(path);
+            return EXIT_USAGE;
+        }
+        if (strcmp(section, name) != 0) continue;
+        if (dot && strncmp(l, proto, strlen(proto)) != 0) continue; /* the other protocol's */
+        if (dot) free(proto_values[i]), proto_values[i] = xstrdup(val);
+        else free(values[i]), values[i] = xstrdup(val);
+    }
+    fclose(f);
+    if (explicit_name && !found) {
+        errorf("%s has no profile [%s]", path, name);
+        free(path);
+        return EXIT_USAGE;
+    }
+    free(path);
+    for (i = 0; i < 8; i++)
+        if (proto_values[i]) free(values[i]), values[i] = proto_values[i];
+    /* the command line and the environment win */
+    port = values[1];
+    if (values[0] && !o->server && !getenv(strcmp(proto, "smtp") == 0 ? "UPOPMAIL_SMTP_SERVER" : "UPOPMAIL_POP_SERVER")) {
+        if (port) {
+            char *s = malloc(strlen(values[0]) + strlen(port) + 2);
+            if (s == NULL) exit(EXIT_LOCAL);
+            sprintf(s, "%s:%s", values[0], port);
+            o->server = s;
+        } else {
+            o->server = values[0];
+        }
+    }
+    if (values[2] && !o->security_mode) {
+        if (strcasecmp(values[2], "starttls") == 0) o->security_mode = 's';
+        else if (strcasecmp(values[2], "tls") == 0) o->security_mode = 't';
+        else if (strcasecmp(values[2], "none") == 0) o->security_mode = 'n';
+        else {
+            errorf("profile [%s]: security must be starttls, tls or none, not '%s'", name, values[2]);
+            return EXIT_USAGE;
+        }
+    }
+    if (values[3] && !o->auth) o->auth = values[3];
+    if (values[4] && !o->user && !getenv("UPOPMAIL_USER")) o->user = values[4];
+    if (values[5] && !o->from && !getenv("UPOPMAIL_FROM")) o->from = values[5];
+    if (values[6] && !o->ca && !o->config) o->ca = expand_home(values[6]);
+    if (values[7] && !o->timeout) o->timeout = values[7];
+    return 0;
+bad:
+    errorf("%s:%d: expected [PROFILE], KEY = VALUE or a # comment", path, lineno);
+    fclose(f), free(path);
+    return EXIT_USAGE;
+}
+
+/* The host of a connection string, for ~/.netrc: the scheme, TLS:/TCP:, the port and the TLS
+ * profile name removed ("smtps://[::1]:465" -> "::1", "TLS:mail.example.org+995:p" -> the name). */
+static void host_of(const char *server, char *out, size_t cap)
+{
+    const char *p = strstr(server, "://"), *e;
+    while (*server == ' ') server++;
+    if (p) server = p + 3;
+    else if (strncasecmp(server, "TLS:", 4) == 0 || strncasecmp(server, "TCP:", 4) == 0) server += 4;
+    if (*server == '[') {
+        e = strchr(server, ']');
+        snprintf(out, cap, "%.*s", e ? (int)(e - server - 1) : 0, server + 1);
+        return;
+    }
+    e = server + strcspn(server, ":+/ ");
+    snprintf(out, cap, "%.*s", (int)(e - server), server);
+}
+
+/* Looks up host in a netrc file: fills *user (when NULL or equal to the login) and returns the
+ * password (allocated), or NULL. Returns -1 in *status when the file may not be used. */
+static char *netrc_lookup(const char *path, int explicit_file, const char *host, const char **user, int *status)
+{
+    FILE *f = fopen(path, "r");
+    struct stat st;
+    char tok[1024], *password = NULL;
+    int in_match = 0, done = 0;
+    char login[512] = "", pass[1024] = "";
+    int have_login = 0, have_pass = 0;
+    *status = 0;
+    if (f == NULL) {
+        if (explicit_file) {
+            errorf("cannot read %s: %s", path, strerror(errno));
+            *status = EXIT_LOCAL;
+        }
+        return NULL;
+    }
+    if (fstat(fileno(f), &st) != 0 || st.st_uid != getuid() || (st.st_mode & 077)) {
+        errorf("%s is not used: it holds passwords, so it must belong to you and be readable by you "
+               "alone (chmod 600 %s)", path, path);
+        fclose(f);
+        *status = EXIT_LOCAL;
+        return NULL;
+    }
+    while (!done && fscanf(f, "%1023s", tok) == 1) {
+        if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
+            if (in_match && have_pass && (*user == NULL || !have_login || strcmp(*user, login) == 0)) {
+                done = 1;
+                break;
+            }
+            have_login = have_pass = 0;
+            if (strcmp(tok, "default") == 0) in_match = 1;
+            else in_match = fscanf(f, "%1023s", tok) == 1 && strcasecmp(tok, host) == 0;
+        } else if (strcmp(tok, "login") == 0 && fscanf(f, "%511s", login) == 1) {
+            have_login = 1;
+        } else if (strcmp(tok, "password") == 0 && fscanf(f, "%1023s", pass) == 1) {
+            have_pass = 1;
+        } else if (strcmp(tok, "account") == 0) {
+            if (fscanf(f, "%1023s", tok) != 1) break;
+        } else if (strcmp(tok, "macdef") == 0) { /* a macro: up to the next empty line */
+            int prev = 0, ch;
+            while ((ch = fgetc(f)) != EOF && !(ch == '\n' && prev == '\n')) prev = ch;
+        }
+    }
+    if (!done && in_match && have_pass && (*user == NULL || !have_login || strcmp(*user, login) == 0)) done = 1;
+    fclose(f);
+    if (done) {
+        if (*user == NULL && have_login) *user = xstrdup(login);
+        password = xstrdup(pass);
+    }
+    wipe(pass, sizeof pass), wipe(tok, sizeof tok);
+    return password;
+}
+
+/* --starttls, --tls, --auth: the drivers they stand for, before those given with --security.
+ * server is "SMTP" or "POP"; *conn the connection string (rewritten for implicit TLS). */
+static int apply_shortcuts(opts *o, const char *server, const char **conn)
+{
+    char props[160];
+    int have_auth = 0, i;
+    for (i = 0; i < o->n_drivers; i++)
+        if (strcasestr(o->drivers[i].properties, "AUTH") || strcasestr(o->drivers[i].properties, "APOP")) have_auth = 1;
+    if (o->security_mode == 't' && *conn) {
+        const char *c = *conn, *p = strstr(c, "://");
+        char *s = malloc(strlen(c) + 8);
+        if (s == NULL) exit(EXIT_LOCAL);
+        if (p && (size_t)(p - c) == 4 && strncasecmp(c, "smtp", 4) == 0) sprintf(s, "smtps%s", p);
+        else if (p && (size_t)(p - c) == 4 && strncasecmp(c, "pop3", 4) == 0) sprintf(s, "pop3s%s", p);
+        else if (p || strncasecmp(c, "TCP:", 4) == 0) {
+            free(s);
+            return usage_error("--tls does not go with the connection string '%s' (give the host)", c);
+        } else if (strncasecmp(c, "TLS:", 4) == 0) sprintf(s, "%s", c);
+        else sprintf(s, "TLS:%s", c);
+        *conn = s;
+    }
+    if (o->security_mode == 's') {
+        if (o->n_drivers >= MAX_DRIVERS) return usage_error("too many %s options", "--security");
+        memmove(&o->drivers[1], &o->drivers[0], (size_t)o->n_drivers * sizeof o->drivers[0]);
+        memset(&o->drivers[0], 0, sizeof o->drivers[0]);
+        snprintf(props, sizeof props, "%s=STARTTLS", server);
+        o->drivers[0].properties = xstrdup(props);
+        o->n_drivers++;
+    }
+    /* the logon: --auth MECH; by default AUTH PLAIN for SMTP behind --starttls/--tls with a user
+     * (POP3 logs on with USER/PASS without a driver) */
+    if (o->auth || (!have_auth && strcmp(server, "SMTP") == 0 && o->user && (o->security_mode == 's' || o->security_mode == 't'))) {
+        const char *mech = o->auth ? o->auth : "PLAIN";
+        if (o->n_drivers >= MAX_DRIVERS) return usage_error("too many %s options", "--security");
+        if (strncasecmp(mech, "AUTH ", 5) == 0) mech += 5;
+        if (strcasecmp(mech, "APOP") == 0) snprintf(props, sizeof props, "%s=APOP", server);
+        else snprintf(props, sizeof props, "%s=AUTH %s", server, mech);
+        for (i = (int)strlen(server) + 1; props[i]; i++) props[i] = (char)toupper((unsigned char)props[i]);
+        memset(&o->drivers[o->n_drivers], 0, sizeof o->drivers[0]);
+        o->drivers[o->n_drivers++].properties = xstrdup(props);
     }
     return 0;
+}
+
+/* Whether the logon needs a password: a user and a driver that takes one (or POP3's USER/PASS).
+ * GSSAPI, EXTERNAL and the OAuth 2 mechanisms take none. */
+static int needs_password(const opts *o, const char *server)
+{
+    static const char *const passwordless[] = {"GSSAPI", "EXTERNAL", "XOAUTH2", "OAUTHBEARER"};
+    static const char *const with_password[] = {"LOGIN", "PLAIN", "CRAM", "SCRAM", "NTLM", "DIGEST", "APOP"};
+    int i, k, pop = strcmp(server, "POP") == 0;
+    if (o->user == NULL) return 0;
+    for (i = 0; i < o->n_drivers; i++) {
+        const char *name = strchr(o->drivers[i].properties, '=');
+        name = name ? name + 1 : o->drivers[i].properties;
+        for (k = 0; k < 4; k++)
+            if (strcasestr(name, passwordless[k])) return 0;
+        for (k = 0; k < 7; k++)
+            if (strcasestr(name, with_password[k])) return 1;
+    }
+    return pop;
 }
 
 /* ------------------------------------------------------------------ the session */
@@ -470,34 +931,92 @@ typedef struct session {
     upop *h;
     char *password, *token;
     char config_path[64], config_dir[32];
+    const char *conn; /* the connection string, after --tls */
+    /* the progress meter */
     int progress_shown;
+    double t0, last_draw;
+    int64_t last_done, first_done;
 } session;
+
+/* SIGINT, SIGTERM, SIGHUP: upop_cancel (an atomic store and a write(2): safe in a handler) ends
+ * the blocking call with -4; a second signal kills the program the default way. */
+static upop *volatile g_handle;
+static volatile sig_atomic_t g_cancelled;
+
+static void on_signal(int sig)
+{
+    (void)sig;
+    g_cancelled = 1;
+    if (g_handle) upop_cancel(g_handle);
+}
+
+static void catch_signals(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sa.sa_flags = SA_RESETHAND; /* no SA_RESTART: a blocking read returns */
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGINT, &sa, NULL);
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGHUP, &sa, NULL);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
+}
 
 static void on_trace(void *user, int server, char direction, const char *line)
 {
     session *s = user;
-    if (s->progress_shown) { /* keep the bar and the trace apart */
+    if (s->progress_shown) { /* keep the meter and the trace apart */
         fputc('\n', stderr);
         s->progress_shown = 0;
     }
     fprintf(stderr, "%s %c %s\n", server == UPOP_SMTP ? "SMTP" : "POP", direction, line);
 }
 
+/* "12.3 MB" */
+static void human(char *out, size_t cap, double bytes)
+{
+    if (bytes < 1024) snprintf(out, cap, "%.0f B", bytes);
+    else if (bytes < 1048576) snprintf(out, cap, "%.1f KB", bytes / 1024);
+    else if (bytes < 1073741824.0) snprintf(out, cap, "%.1f MB", bytes / 1048576);
+    else snprintf(out, cap, "%.2f GB", bytes / 1073741824.0);
+}
+
+/* The meter: bytes (of the total), percentage, rate and ETA, redrawn in place at most every
+ * PROGRESS_REDRAW_MS, and once at the end. Automatic on a terminal for transfers of
+ * PROGRESS_AUTO_BYTES or more; --progress forces it. */
 static int on_progress(void *user, int64_t done, int64_t total)
 {
     session *s = user;
-    char bar[41];
-    int width = 40, filled, pct;
-    if (s->o->progress < 0 && (total > 0 ? total : done) < PROGRESS_THRESHOLD) return 0;
+    double t = now_ms(), elapsed;
+    char d[32], tot[32], rate[32], eta[32] = "";
+    int last = total > 0 && done >= total;
+    if (s->t0 == 0 || done < s->last_done) s->t0 = t, s->last_draw = 0, s->first_done = done; /* a new transfer */
+    s->last_done = done;
+    elapsed = t - s->t0;
+    if (s->o->progress < 0 && (total > 0 ? total : done) < PROGRESS_AUTO_BYTES) return 0;
+    if (!last && s->last_draw > 0 && t - s->last_draw < PROGRESS_REDRAW_MS) return 0;
+    s->last_draw = t;
+    human(d, sizeof d, (double)done);
+    if (elapsed >= 1) human(rate, sizeof rate, (double)(done - s->first_done) * 1000.0 / elapsed);
+    else snprintf(rate, sizeof rate, "--");
     if (total > 0) {
-        pct = (int)(done * 100 / total);
-        filled = (int)(done * width / total);
-        memset(bar, '#', (size_t)filled);
-        memset(bar + filled, '.', (size_t)(width - filled));
-        bar[width] = '\0';
-        fprintf(stderr, "\r[%s] %3d%%  %.1f/%.1f MB", bar, pct, done / 1048576.0, total / 1048576.0);
+        human(tot, sizeof tot, (double)total);
+        if (!last && done > s->first_done && elapsed >= 1) {
+            double secs = (double)(total - done) * elapsed / 1000.0 / (double)(done - s->first_done);
+            snprintf(eta, sizeof eta, "  ETA %d:%02d", (int)(secs / 60), (int)secs % 60);
+        } else if (last) {
+            snprintf(eta, sizeof eta, "  %.1f s", elapsed / 1000.0);
+        }
+        fprintf(stderr, "\r%s / %s  %3d%%  %s/s%s   ", d, tot, (int)(done * 100 / total), rate, eta);
     } else {
-        fprintf(stderr, "\r%.1f MB", done / 1048576.0);
+        fprintf(stderr, "\r%s  %s/s   ", d, rate);
     }
     fflush(stderr);
     s->progress_shown = 1;
@@ -510,42 +1029,124 @@ static void end_progress(session *s)
     s->progress_shown = 0;
 }
 
-/* The failure of a library call: prints it and returns the exit status. */
-static int fail(session *s, const char *what, int rc)
+static int mentions_tls(const char *e)
 {
-    end_progress(s);
-    errorf("%s failed: %d %s", what, rc, upop_last_error(s->h)[0] ? upop_last_error(s->h) : "(no details)");
-    return rc < 0 ? -rc : EXIT_LOCAL;
+    return strcasestr(e, "tls") || strcasestr(e, "certificate") || strcasestr(e, "handshake") ||
+           strcasestr(e, "'stls'") || strcasestr(e, "would send");
 }
+
+/* The exit status of a failed call: the stage it failed in, from its status, its sentence and
+ * the last SMTP reply (the same rules as the Python binding's error_class). in_mailbox: the call
+ * named a message (get, delete, a UIDL), so -7 is "no such message". */
+static int exit_status(const char *e, int rc, int32_t reply, int in_mailbox)
+{
+    if (g_cancelled) return EXIT_CANCELLED;
+    switch (rc) {
+    case UPOP_E_TIMEOUT: return strcasestr(e, "cancel") ? EXIT_CANCELLED : EXIT_TIMEOUT;
+    case UPOP_E_SIZE:
+    case UPOP_E_QUOTA: return EXIT_SIZE;
+    case UPOP_E_FILE:
+    case UPOP_E_MEMORY: return EXIT_LOCAL;
+    case UPOP_E_MISSING: return EXIT_USAGE;
+    case UPOP_E_INIT:
+    case UPOP_E_ENTRY: return EXIT_DRIVER;
+    case UPOP_E_PARAM:
+        if (strcasestr(e, "refused the logon") || strcasestr(e, "refused the credentials")) return EXIT_LOGON;
+        if (strcasestr(e, "recipient") && strcasestr(e, "refused")) return EXIT_RCPT;
+        return EXIT_USAGE;
+    case UPOP_E_SECURITY:
+        if (strcasestr(e, "not logged on")) return EXIT_PROTOCOL;
+        if (reply == 530 || reply == 534 || reply == 535 || reply == 538 || strcasestr(e, "refused the credentials"))
+            return EXIT_LOGON;
+        return mentions_tls(e) ? EXIT_TLS : EXIT_PROTOCOL;
+    case UPOP_E_UNSUPPORTED:
+        if (in_mailbox) return EXIT_NOMSG;
+        return mentions_tls(e) ? EXIT_TLS : EXIT_DRIVER;
+    case UPOP_E_NETWORK: return mentions_tls(e) ? EXIT_TLS : EXIT_CONNECT;
+    default: return rc > 0 ? EXIT_WARNING : EXIT_PROTOCOL;
+    }
+}
+
+/* Prints the library's sentence; the hint for credentials without TLS names this program's
+ * options rather than the library's. */
+static void print_failure(const char *what, int rc, const char *sentence, int32_t code, const char *reply)
+{
+    char text[1024];
+    char *cut;
+    snprintf(text, sizeof text, "%s", sentence[0] ? sentence : "(no details)");
+    cut = strstr(text, ", or set the option allow_plaintext=true");
+    if (cut) *cut = '\0';
+    if (code != 0) errorf("%s failed: %d %s (server: %d %s)", what, rc, text, (int)code, reply);
+    else errorf("%s failed: %d %s", what, rc, text);
+    if (cut)
+        fprintf(stderr, "%s: hint: add --starttls or --tls (or, to send the password without TLS anyway, "
+                        "--allow-plaintext)\n", prog);
+}
+
+/* The failure of a library call: prints it and returns the exit status. */
+static int fail_at(session *s, const char *what, int rc, int in_mailbox)
+{
+    char sentence[1024];
+    end_progress(s);
+    if (g_cancelled) {
+        errorf("%s: cancelled", what);
+        return EXIT_CANCELLED;
+    }
+    snprintf(sentence, sizeof sentence, "%s", upop_last_error(s->h));
+    print_failure(what, rc, sentence, 0, "");
+    return exit_status(sentence, rc, 0, in_mailbox);
+}
+static int fail(session *s, const char *what, int rc) { return fail_at(s, what, rc, 0); }
 
 static int fail_smtp(session *s, const char *what, int rc)
 {
     char sentence[1024], reply[UPOP_REPLY_MAX];
     int32_t code = 0;
     end_progress(s);
+    if (g_cancelled) {
+        errorf("%s: cancelled", what);
+        return EXIT_CANCELLED;
+    }
     snprintf(sentence, sizeof sentence, "%s", upop_last_error(s->h));
     reply[0] = '\0';
     upop_get_smtp_response(s->h, &code, reply, sizeof reply);
-    if (code != 0)
-        errorf("%s failed: %d %s (server: %d %s)", what, rc, sentence, (int)code, reply);
-    else
-        errorf("%s failed: %d %s", what, rc, sentence);
-    return rc < 0 ? -rc : EXIT_LOCAL;
+    print_failure(what, rc, sentence, code, reply);
+    return exit_status(sentence, rc, code, 0);
 }
 
-/* Sets up the handle: options, TLS configuration, trace, progress, credentials, the security
- * context of server ("SMTP" or "POP"). Returns 0 or an exit status. */
+static const char *server_or_env(opts *o, const char *var)
+{
+    const char *e;
+    if (o->server) return o->server;
+    e = getenv(var);
+    return e && e[0] ? e : NULL;
+}
+
+/* Sets up the handle: the profile, options, TLS configuration, trace, progress, credentials,
+ * the security context of server ("SMTP" or "POP"). Returns 0 or an exit status. */
 static int open_session(session *s, const char *server)
 {
     opts *o = s->o;
-    int rc, i;
+    int rc, i, may_logon;
     const char *env;
+    if ((rc = apply_profile(o)) != 0) return rc;
+    may_logon = strcmp(server, "POP") == 0 || o->security_mode == 's' || o->security_mode == 't' || o->auth;
+    s->conn = server_or_env(o, strcmp(server, "SMTP") == 0 ? "UPOPMAIL_SMTP_SERVER" : "UPOPMAIL_POP_SERVER");
+    if (s->conn == NULL) {
+        char msg[160];
+        snprintf(msg, sizeof msg, "%s needs --server (or $%s, or a profile's server)", o->command,
+                 strcmp(server, "SMTP") == 0 ? "UPOPMAIL_SMTP_SERVER" : "UPOPMAIL_POP_SERVER");
+        return usage_error("%s", msg);
+    }
+    if (o->user == NULL && (env = getenv("UPOPMAIL_USER")) != NULL && env[0]) o->user = env;
     if ((rc = upop_create(&s->h)) != UPOP_OK) {
         errorf("cannot create the component: %s", upop_last_error(NULL));
-        return -rc;
+        return EXIT_LOCAL;
     }
+    g_handle = s->h;
     if (o->trace) upop_set_trace(s->h, on_trace, s);
-    if (o->progress != 0 && isatty(2)) upop_set_progress(s->h, on_progress, s);
+    if (o->quiet && o->progress < 0) o->progress = 0;
+    if (o->progress > 0 || (o->progress < 0 && isatty(2))) upop_set_progress(s->h, on_progress, s);
     if (o->timeout) {
         char ms[32];
         char *end;
@@ -562,7 +1163,7 @@ static int open_session(session *s, const char *server)
         char *abs = realpath(o->ca, NULL);
         if (abs == NULL) {
             errorf("--ca %s: %s", o->ca, strerror(errno));
-            return 13;
+            return EXIT_LOCAL;
         }
         strcpy(s->config_dir, "/tmp/upopmail.XXXXXX");
         if (mkdtemp(s->config_dir) == NULL) {
@@ -588,46 +1189,64 @@ static int open_session(session *s, const char *server)
     }
 
     /* credentials: never from the command line */
-    if (o->user == NULL && (env = getenv("UPOPMAIL_USER")) != NULL && env[0]) o->user = env;
     if (o->token_file) {
-        if ((s->token = read_secret_file(o->token_file)) == NULL) return 13;
+        if ((s->token = read_secret_file(o->token_file)) == NULL) return EXIT_LOCAL;
     } else if ((env = getenv("UPOPMAIL_TOKEN")) != NULL && env[0]) {
-        s->token = strdup(env);
+        s->token = xstrdup(env);
     }
     if (o->password_file) {
-        if ((s->password = read_secret_file(o->password_file)) == NULL) return 13;
+        if ((s->password = read_secret_file(o->password_file)) == NULL) return EXIT_LOCAL;
     } else {
         const char *var = o->password_env ? o->password_env : "UPOPMAIL_PASSWORD";
-        if ((env = getenv(var)) != NULL && env[0]) s->password = strdup(env);
+        if ((env = getenv(var)) != NULL && env[0]) s->password = xstrdup(env);
         else if (o->password_env) {
             errorf("the variable %s named by --password-env is not set", var);
             return EXIT_USAGE;
         }
     }
-    if (o->user && s->password == NULL && s->token == NULL && isatty(0)) {
+    for (i = 0; i < o->n_drivers; i++)
+        if (strcasestr(o->drivers[i].properties, "AUTH") || strcasestr(o->drivers[i].properties, "APOP")) may_logon = 1;
+    if (s->password == NULL && s->token == NULL && may_logon) { /* ~/.netrc: the password, and the user if none */
+        char host[256], *path;
+        const char *user = o->user;
+        int status = 0;
+        host_of(s->conn, host, sizeof host);
+        if (o->netrc_file) path = xstrdup(o->netrc_file);
+        else if ((env = getenv("NETRC")) != NULL && env[0]) path = xstrdup(env);
+        else path = expand_home("~/.netrc");
+        if (path[0] != '~') s->password = netrc_lookup(path, o->netrc_file != NULL, host, &user, &status);
+        free(path);
+        if (status) return status;
+        o->user = user;
+    }
+    if ((rc = apply_shortcuts(o, server, &s->conn)) != 0) return rc;
+    if (s->password == NULL && s->token == NULL && needs_password(o, server)) {
         char prompt[300];
         snprintf(prompt, sizeof prompt, "Password for %s", o->user);
         s->password = prompt_secret(prompt);
+        if (s->password == NULL) {
+            errorf("no password for %s: there is no terminal to ask on. Give it with --password-file, "
+                   "$UPOPMAIL_PASSWORD (or --password-env) or ~/.netrc.", o->user);
+            return EXIT_LOGON;
+        }
     }
 
     /* the security context, in the order given */
     for (i = 0; i < o->n_drivers; i++) {
         driver_opt *d = &o->drivers[i];
         size_t sl = strlen(server);
-        int k, attempt, given_user = 0, given_secret = 0;
+        int k, attempt, given_user = 0;
         char first_error[1024] = "";
         if (strncmp(d->properties, server, sl) != 0 || d->properties[sl] != '=') {
             errorf("--security '%s' is not for this command (it needs %s=...)", d->properties, server);
             return EXIT_USAGE;
         }
-        for (k = 0; k < d->n; k++) {
+        for (k = 0; k < d->n; k++)
             if (strcmp(d->keys[k], "user") == 0) given_user = 1;
-            if (strcmp(d->keys[k], "password") == 0 || strcmp(d->keys[k], "token") == 0) given_secret = 1;
-        }
         /* first with the credentials, then (if the driver refuses unknown keys) without */
         for (attempt = 0; attempt < 2; attempt++) {
             buf p = {0};
-            int with_creds = attempt == 0 && (o->user || s->password || s->token) && !given_secret;
+            int with_creds = attempt == 0 && (o->user || s->password || s->token);
             buf_str(&p, "{");
             for (k = 0; k < d->n; k++) {
                 if (k) buf_str(&p, ", ");
@@ -657,9 +1276,11 @@ static int open_session(session *s, const char *server)
             if (!(rc == UPOP_E_INIT && with_creds)) {
                 if (attempt == 1) { /* the first sentence is the one that matters */
                     errorf("--security '%s' failed: %d %s", d->properties, rc, first_error);
-                    return -rc;
+                    return EXIT_DRIVER;
                 }
-                return fail(s, "--security", rc);
+                snprintf(first_error, sizeof first_error, "%s", upop_last_error(s->h));
+                errorf("--security '%s' failed: %d %s", d->properties, rc, first_error);
+                return exit_status(first_error, rc, 0, 0);
             }
             snprintf(first_error, sizeof first_error, "%s", upop_last_error(s->h));
             /* a driver that takes no such credentials: try again with the given params only */
@@ -671,20 +1292,13 @@ static int open_session(session *s, const char *server)
 static void close_session(session *s)
 {
     end_progress(s);
+    g_handle = NULL;
     upop_destroy(s->h);
     s->h = NULL;
     if (s->password) wipe(s->password, strlen(s->password)), free(s->password);
     if (s->token) wipe(s->token, strlen(s->token)), free(s->token);
     s->password = s->token = NULL;
     if (s->config_path[0]) remove(s->config_path), rmdir(s->config_dir);
-}
-
-static const char *server_or_env(opts *o, const char *var)
-{
-    const char *e;
-    if (o->server) return o->server;
-    e = getenv(var);
-    return e && e[0] ? e : NULL;
 }
 
 /* ------------------------------------------------------------------ send */
@@ -702,14 +1316,12 @@ static void join(buf *b, const char *const *items, int n)
 static int cmd_send(opts *o)
 {
     session s = {0};
-    const char *server = server_or_env(o, "UPOPMAIL_SMTP_SERVER");
-    const char *from = o->from ? o->from : getenv("UPOPMAIL_FROM");
+    const char *from;
     buf list = {0}, text = {0}, eml = {0};
     char opt[512];
     int rc, i, status, eml_path = 0;
 
     s.o = o;
-    if (server == NULL) return usage_error("send needs --server (or $UPOPMAIL_SMTP_SERVER)%s", "");
     if (o->eml && (o->subject || o->text || o->text_file || o->html_file || o->n_attach || o->n_inl ||
                    o->reply_to || o->priority || o->message_id || o->n_hdr || o->from))
         return usage_error("--eml sends a message as it is: it takes no composing option (%s)",
@@ -717,6 +1329,7 @@ static int cmd_send(opts *o)
     if (!o->eml && o->n_to + o->n_cc + o->n_bcc == 0) return usage_error("send needs --to, --cc or --bcc%s", "");
     if (o->text && o->text_file) return usage_error("give --text or --text-file, not both%s", "");
     if ((status = open_session(&s, "SMTP")) != 0) goto out;
+    from = o->from ? o->from : getenv("UPOPMAIL_FROM");
     if (!o->eml && (from == NULL || !from[0])) from = (o->user && strchr(o->user, '@')) ? o->user : NULL;
     if (!o->eml && from == NULL) {
         status = usage_error("send needs --from (or $UPOPMAIL_FROM)%s", "");
@@ -739,7 +1352,7 @@ static int cmd_send(opts *o)
         } else if (is_stdin) {
             if (read_file("-", &eml) != 0) {
                 errorf("--eml -: %s", strerror(errno));
-                status = 13;
+                status = EXIT_LOCAL;
                 goto out;
             }
         } else {
@@ -769,7 +1382,7 @@ static int cmd_send(opts *o)
     if (o->text_file) {
         if (read_file(o->text_file, &text) != 0) {
             errorf("--text-file %s: %s", o->text_file, strerror(errno));
-            status = 13;
+            status = EXIT_LOCAL;
             goto out;
         }
         TRY(upop_set_message(s.h, text.data, "MIMEType=text/plain"), "--text-file");
@@ -780,7 +1393,7 @@ static int cmd_send(opts *o)
         buf_free(&text);
         if (read_file(o->html_file, &text) != 0) {
             errorf("--html-file %s: %s", o->html_file, strerror(errno));
-            status = 13;
+            status = EXIT_LOCAL;
             goto out;
         }
         TRY(upop_set_message(s.h, text.data, "MIMEType=text/html"), "--html-file");
@@ -809,7 +1422,7 @@ static int cmd_send(opts *o)
     }
 
 connect:
-    if ((rc = upop_connect(s.h, UPOP_SMTP, server, "", "")) != UPOP_OK) {
+    if ((rc = upop_connect(s.h, UPOP_SMTP, s.conn, "", "")) != UPOP_OK) {
         status = fail_smtp(&s, "logon", rc);
         goto out;
     }
@@ -900,20 +1513,70 @@ static int raw_part(upop *h, char *b, size_t cap, int first, void *ctx)
 
 static int pop_logon(session *s)
 {
-    const char *server = server_or_env(s->o, "UPOPMAIL_POP_SERVER");
     int rc = open_session(s, "POP");
     if (rc != 0) return rc;
-    if (server == NULL) return usage_error("%s needs --server (or $UPOPMAIL_POP_SERVER)", s->o->command);
-    rc = upop_connect(s->h, UPOP_POP, server, s->o->user ? s->o->user : "", s->password ? s->password : "");
+    rc = upop_connect(s->h, UPOP_POP, s->conn, s->o->user ? s->o->user : "", s->password ? s->password : "");
     return rc == UPOP_OK ? 0 : fail(s, "logon", rc);
+}
+
+/* Prints s in a column of width display cells (UTF-8; wide characters count two, combining
+ * marks none), cut at a character boundary and padded with blanks; width 0: as it is. */
+static void put_col(const char *s, int width, int right)
+{
+    const char *p = s, *end = s;
+    int used = 0;
+    mbstate_t st;
+    memset(&st, 0, sizeof st);
+    while (*p) {
+        wchar_t wc;
+        size_t n = mbrtowc(&wc, p, strlen(p), &st);
+        int w;
+        if (n == (size_t)-1 || n == (size_t)-2 || n == 0) { /* not UTF-8: one byte, one cell */
+            memset(&st, 0, sizeof st);
+            n = 1, w = 1;
+        } else {
+            w = wcwidth(wc);
+            if (w < 0) w = 1;
+        }
+        if (width && used + w > width) break;
+        used += w;
+        p += n;
+        end = p;
+    }
+    if (right) printf("%*s", width > used ? width - used : 0, "");
+    fwrite(s, 1, (size_t)(end - s), stdout);
+    if (!right) printf("%*s", width > used ? width - used : 0, "");
 }
 
 /* One line of the table: with_uidl adds the UIDL column after the ID. */
 static void print_row(int with_uidl, const char *id, const char *uidl, const char *size, const char *date,
                       const char *from, const char *subject)
 {
-    if (with_uidl) printf("%6s %-24s %9s  %-31.31s  %-30.30s  %s\n", id, uidl, size, date, from, subject);
-    else printf("%6s %9s  %-31.31s  %-30.30s  %s\n", id, size, date, from, subject);
+    put_col(id, 6, 1);
+    fputs(" ", stdout);
+    if (with_uidl) put_col(uidl, 24, 0), fputs(" ", stdout);
+    put_col(size, 9, 1);
+    fputs("  ", stdout);
+    put_col(date, 31, 0);
+    fputs("  ", stdout);
+    put_col(from, 30, 0);
+    fputs("  ", stdout);
+    put_col(subject, 0, 0);
+    fputs("\n", stdout);
+}
+
+/* Whether a list value is a number in JSON (NMB, ID, SIZE, PRIORITY). */
+static int json_number(const char *key, size_t kl, const char *val)
+{
+    static const char *const keys[] = {"NMB", "ID", "SIZE", "PRIORITY"};
+    size_t i;
+    const char *p = val;
+    if (*p == '\0' || (*p == '0' && p[1])) return 0;
+    for (; *p; p++)
+        if (!isdigit((unsigned char)*p)) return 0;
+    for (i = 0; i < 4; i++)
+        if (kl == strlen(keys[i]) && strncmp(key, keys[i], kl) == 0) return 1;
+    return 0;
 }
 
 /* ListMail's GOLD list as an array of messages, each item "Name=Value". */
@@ -942,7 +1605,8 @@ static void print_list(const char *list, int json, int with_uidl)
             if (json) {
                 buf b = {0};
                 printf("%s\"%.*s\": ", first_item ? "" : ", ", (int)kl, item);
-                buf_json(&b, val);
+                if (json_number(item, kl, val)) buf_str(&b, val);
+                else buf_json(&b, val);
                 fputs(b.data, stdout);
                 buf_free(&b);
                 first_item = 0;
@@ -1004,7 +1668,7 @@ static int32_t resolve_id(session *s, const char *arg, int *status)
     int rc;
     if (!s->o->uidl && parse_id(arg, &id) == 0) return id;
     if ((rc = upop_find_uidl(s->h, arg, &id)) != UPOP_OK) {
-        *status = fail(s, "find UIDL", rc);
+        *status = fail_at(s, "find UIDL", rc, 1);
         return 0;
     }
     return id;
@@ -1091,13 +1755,13 @@ static int cmd_get_all(opts *o)
         goto out;
     }
     if (rc < 0) {
-        status = fail(&s, "get --all", rc);
+        status = fail_at(&s, "get --all", rc, 1);
         if (rc != UPOP_E_UNSUPPORTED && rc != UPOP_E_RETRIEVAL) goto out; /* -7/-11: the others came */
     }
     if (!o->quiet) fprintf(stderr, "%ld message(s) written to %s\n", a.count, a.dir);
     for (i = 0; o->del && i < a.n_done; i++)
         if ((rc = upop_delete_mail(s.h, a.done[i])) != UPOP_OK) {
-            status = fail(&s, "delete", rc);
+            status = fail_at(&s, "delete", rc, 1);
             goto out;
         }
     if ((rc = upop_disconnect(s.h, UPOP_POP)) != UPOP_OK) status = fail(&s, "logoff", rc);
@@ -1127,7 +1791,7 @@ static int cmd_get(opts *o)
         rc = read_all(s.h, raw_part, &r, &out);
         end_progress(&s);
         if (rc < 0) {
-            status = fail(&s, "get", rc);
+            status = fail_at(&s, "get", rc, 1);
             goto out;
         }
     } else {
@@ -1150,7 +1814,7 @@ static int cmd_get(opts *o)
         end_progress(&s);
         if (rc < 0) {
             buf_free(&headers), buf_free(&atts);
-            status = fail(&s, "get", rc);
+            status = fail_at(&s, "get", rc, 1);
             goto out;
         }
         /* "Name: value" lines, a blank line, then the text */
@@ -1200,7 +1864,7 @@ static int cmd_get(opts *o)
         goto out;
     }
     if (o->del && (rc = upop_delete_mail(s.h, id)) != UPOP_OK) {
-        status = fail(&s, "delete", rc);
+        status = fail_at(&s, "delete", rc, 1);
         goto out;
     }
     if ((rc = upop_disconnect(s.h, UPOP_POP)) != UPOP_OK) status = fail(&s, "logoff", rc);
@@ -1221,7 +1885,7 @@ static int cmd_delete(opts *o)
     for (i = 0; i < o->n_args; i++) {
         if ((id = resolve_id(&s, o->args[i], &status)) == 0) goto out;
         if ((rc = upop_delete_mail(s.h, id)) != UPOP_OK) {
-            status = fail(&s, o->args[i], rc); /* the session is dropped: nothing is deleted */
+            status = fail_at(&s, o->args[i], rc, 1); /* the session is dropped: nothing is deleted */
             goto out;
         }
     }
@@ -1357,12 +2021,12 @@ static int cmd_drivers(opts *o)
     for (i = 0; i < o->n_paths; i++)
         if (upop_registry_add_path(o->paths[i]) != UPOP_OK) {
             errorf("--path: %s", upop_last_error(NULL));
-            return 10;
+            return EXIT_DRIVER;
         }
     json = upop_drivers_json();
     if (json == NULL) {
         errorf("out of memory");
-        return 18;
+        return EXIT_LOCAL;
     }
     if (o->json) {
         printf("%s\n", json);
@@ -1396,6 +2060,7 @@ int main(int argc, char **argv)
     o.progress = -1;
     if (argc < 2 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "--help") == 0) {
         fputs(main_help, argc < 2 ? stderr : stdout);
+        if (argc >= 2) fputs("\n", stdout), fputs(exit_help, stdout);
         return argc < 2 ? EXIT_USAGE : 0;
     }
     if (strcmp(argv[1], "--version") == 0) {
@@ -1421,13 +2086,15 @@ int main(int argc, char **argv)
         fputs(main_help, stderr);
         return EXIT_USAGE;
     }
-    rc = parse(argc - 2, argv + 2, &o);
+    rc = parse(argc - 1, argv + 1, &o);
     if (rc == -1) return 0;
     if (rc != 0) return rc;
     if (upop_abi_version() != UPOP_ABI_VERSION) {
         errorf("the library speaks ABI %d, this program was built for ABI %d", upop_abi_version(), UPOP_ABI_VERSION);
         return EXIT_LOCAL;
     }
+    setlocale(LC_CTYPE, "C.UTF-8"); /* wcwidth for the columns of `list`; the output stays bytes */
+    catch_signals();
     if (strcmp(o.command, "send") == 0) return cmd_send(&o);
     if (strcmp(o.command, "list") == 0) return cmd_list(&o);
     if (strcmp(o.command, "get") == 0) return cmd_get(&o);
