@@ -537,9 +537,28 @@ static int parse(int argc, char **argv, opts *o)
         const char *v = optarg;
         char name[64];
         if (c == '?') {
-            if (optopt) snprintf(name, sizeof name, "-%c", optopt);
-            else snprintf(name, sizeof name, "%s", argv[optind - 1]);
-            name[strcspn(name, "=")] = '\0';
+            const char *arg = argv[optind - 1];
+            if (strncmp(arg, "--", 2) == 0) {
+                snprintf(name, sizeof name, "%s", arg);
+                name[strcspn(name, "=")] = '\0';
+                /* a known option given a value it does not take, an ambiguous prefix, or unknown */
+                if (optopt) return usage_error("option '%s' takes no value", name);
+                {
+                    char msg[512] = "";
+                    size_t len = strlen(name + 2);
+                    for (k = 0; k < N_OPTDEFS; k++)
+                        if (len && strncmp(optdefs[k].name, name + 2, len) == 0 && strlen(msg) + 40 < sizeof msg)
+                            snprintf(msg + strlen(msg), sizeof msg - strlen(msg), "%s--%s", msg[0] ? ", " : "",
+                                     optdefs[k].name);
+                    if (msg[0]) {
+                        char text[640];
+                        snprintf(text, sizeof text, "ambiguous option '%s': %s?", name, msg);
+                        return usage_error("%s", text);
+                    }
+                }
+                return usage_error("unknown option '%s'", name);
+            }
+            snprintf(name, sizeof name, "-%c", optopt);
             return usage_error("unknown option '%s'", name);
         }
         if (c == ':') {
@@ -693,8 +712,9 @@ static int apply_profile(opts *o)
     static const char *const keys[] = {"server", "port", "security", "auth", "user", "from", "ca", "timeout"};
     const char *name = o->profile ? o->profile : getenv("UPOPMAIL_PROFILE");
     const char *proto = strcmp(o->command, "send") == 0 ? "smtp" : "pop";
-    char *path = profile_path(), line[2048], section[256] = "";
-    char *values[8] = {0}, *proto_values[8] = {0}, *port = NULL;
+    /* static: what the options point to stays reachable until exit */
+    static char *values[8], *proto_values[8];
+    char *path = profile_path(), line[2048], section[256] = "", *port = NULL;
     FILE *f;
     int lineno = 0, found = 0, explicit_name = name != NULL && name[0] != '\0';
     size_t i;
@@ -755,15 +775,16 @@ static int apply_profile(opts *o)
     }
     free(path);
     for (i = 0; i < 8; i++)
-        if (proto_values[i]) free(values[i]), values[i] = proto_values[i];
+        if (proto_values[i]) free(values[i]), values[i] = proto_values[i], proto_values[i] = NULL;
     /* the command line and the environment win */
     port = values[1];
     if (values[0] && !o->server && !getenv(strcmp(proto, "smtp") == 0 ? "UPOPMAIL_SMTP_SERVER" : "UPOPMAIL_POP_SERVER")) {
         if (port) {
-            char *s = malloc(strlen(values[0]) + strlen(port) + 2);
-            if (s == NULL) exit(EXIT_LOCAL);
-            sprintf(s, "%s:%s", values[0], port);
-            o->server = s;
+            static char *server;
+            server = malloc(strlen(values[0]) + strlen(port) + 2);
+            if (server == NULL) exit(EXIT_LOCAL);
+            sprintf(server, "%s:%s", values[0], port);
+            o->server = server;
         } else {
             o->server = values[0];
         }
@@ -871,12 +892,13 @@ static int apply_shortcuts(opts *o, const char *server, const char **conn)
         if (strcasestr(o->drivers[i].properties, "AUTH") || strcasestr(o->drivers[i].properties, "APOP")) have_auth = 1;
     if (o->security_mode == 't' && *conn) {
         const char *c = *conn, *p = strstr(c, "://");
-        char *s = malloc(strlen(c) + 8);
+        static char *s; /* reachable until exit */
+        s = malloc(strlen(c) + 8);
         if (s == NULL) exit(EXIT_LOCAL);
         if (p && (size_t)(p - c) == 4 && strncasecmp(c, "smtp", 4) == 0) sprintf(s, "smtps%s", p);
         else if (p && (size_t)(p - c) == 4 && strncasecmp(c, "pop3", 4) == 0) sprintf(s, "pop3s%s", p);
         else if (p || strncasecmp(c, "TCP:", 4) == 0) {
-            free(s);
+            free(s), s = NULL;
             return usage_error("--tls does not go with the connection string '%s' (give the host)", c);
         } else if (strncasecmp(c, "TLS:", 4) == 0) sprintf(s, "%s", c);
         else sprintf(s, "TLS:%s", c);
@@ -2054,7 +2076,7 @@ static int cmd_drivers(opts *o)
 
 int main(int argc, char **argv)
 {
-    opts o;
+    static opts o; /* static: the strings the options point to stay reachable until exit */
     int rc;
     memset(&o, 0, sizeof o);
     o.progress = -1;

@@ -221,6 +221,12 @@ class ExitStatus(CliCase):
         r = self.run_cli(["send", "-Z"])
         self.assertExit(r, 64)
         self.assertIn("unknown option '-Z'", r.err)
+        r = self.run_cli(["list", "--json=yes"])
+        self.assertExit(r, 64)
+        self.assertIn("option '--json' takes no value", r.err)
+        r = self.run_cli(["list", "--pass"])
+        self.assertExit(r, 64)
+        self.assertIn("ambiguous option '--pass': --password, --password-file, --password-env?", r.err)
 
     def test_credentials_never_from_the_command_line(self):
         for args in (["--password=secret"], ["--password", "secret"],
