@@ -50,8 +50,8 @@ extern "C" {
 #endif
 
 /** Version of the component; upop_version() returns the same as a string. */
-#define UPOP_VERSION_MAJOR 0
-#define UPOP_VERSION_MINOR 2
+#define UPOP_VERSION_MAJOR 1
+#define UPOP_VERSION_MINOR 0
 #define UPOP_VERSION_PATCH 0
 /** ABI version of this header; upop_abi_version() returns the library's. */
 #define UPOP_ABI_VERSION 1

@@ -1,6 +1,6 @@
 # Debian packages with CPack (scripts/package builds them; see the README):
 #   libupopmail<SOVERSION>  the library, the shipped drivers and their manifests
-#   libupopmail-dev         headers, CMake package, pkg-config file (and the .so link)
+#   libupopmail-dev         headers, CMake package, pkg-config file (and the .so link), upopmail(3)
 #   upopmail-cli            the `upopmail` program and its man page
 # Configure with -DCMAKE_INSTALL_PREFIX=/usr -DUPOPMAIL_DEB=ON so that the library directory is
 # Debian's multiarch one (GNUInstallDirs) and the doc files Debian requires are installed.
@@ -77,7 +77,8 @@ upopmail sends mail over SMTP and reads it over POP3 through a stable C ABI,
 with its security steps as loadable drivers.
 
 This package has the C headers (the API and the driver SDK), the CMake
-package (find_package(upopmail)) and the pkg-config file.")
+package (find_package(upopmail)), the pkg-config file and the manual page
+upopmail(3) of the C API.")
 
 set(CPACK_DEBIAN_CLI_PACKAGE_NAME upopmail-cli)
 set(CPACK_DEBIAN_CLI_PACKAGE_SECTION mail)

@@ -20,9 +20,9 @@
 // FetchAsync...) run the blocking call on the thread pool, one at a time per instance, and cancel
 // it with upop_cancel when their CancellationToken is cancelled (OperationCanceledException).
 //
-// The library is loaded by its SONAME libupopmail.so.0 through the runtime's loader: install it
-// (cmake --install + ldconfig, or the Debian package libupopmail0) or set LD_LIBRARY_PATH to the
-// directory that holds it; on Mono a <dllmap dll="libupopmail.so.0" target="/path/libupopmail.so.0"/>
+// The library is loaded by its SONAME libupopmail.so.1 through the runtime's loader: install it
+// (cmake --install + ldconfig, or the Debian package libupopmail1) or set LD_LIBRARY_PATH to the
+// directory that holds it; on Mono a <dllmap dll="libupopmail.so.1" target="/path/libupopmail.so.1"/>
 // in the program's .config redirects it. When it cannot be found, the first call throws
 // UPopMailLibraryNotFoundException (a DllNotFoundException) saying where it looked and what to do.
 //
@@ -213,13 +213,13 @@ namespace Upopmail
         {
             string ld = Environment.GetEnvironmentVariable("LD_LIBRARY_PATH");
             return "libupopmail could not be loaded (" + inner.Message + "). The runtime's loader looked for "
-                + "libupopmail.so.0 (DllImport \"libupopmail.so.0\"; on Mono a <dllmap> in the program's .config "
+                + "libupopmail.so.1 (DllImport \"libupopmail.so.1\"; on Mono a <dllmap> in the program's .config "
                 + "can redirect it) in LD_LIBRARY_PATH (" + (string.IsNullOrEmpty(ld) ? "not set" : ld) + "), the "
                 + "loader's cache (/etc/ld.so.cache: /lib, /usr/lib and the directories of /etc/ld.so.conf.d) and "
                 + "the default directories. To fix it: install the library, e.g. `cmake --install build --prefix "
                 + "/usr/local` then `sudo ldconfig` (the prefix's lib directory must be in the loader's "
-                + "configuration), or the Debian package libupopmail0 (sudo apt-get install ./libupopmail0_*.deb); "
-                + "or point LD_LIBRARY_PATH at the directory of libupopmail.so.0 (the drivers are found beside it, or set UPOPMAIL_DRIVER_PATH).";
+                + "configuration), or the Debian package libupopmail1 (sudo apt-get install ./libupopmail1_*.deb); "
+                + "or point LD_LIBRARY_PATH at the directory of libupopmail.so.1 (the drivers are found beside it, or set UPOPMAIL_DRIVER_PATH).";
         }
     }
 
@@ -1049,9 +1049,9 @@ namespace Upopmail
 
         internal static class Native
         {
-            // The SONAME: what the package libupopmail0 alone, an install plus ldconfig and a build
+            // The SONAME: what the package libupopmail1 alone, an install plus ldconfig and a build
             // tree on LD_LIBRARY_PATH all provide (libupopmail.so comes only with libupopmail-dev).
-            const string Lib = "libupopmail.so.0";
+            const string Lib = "libupopmail.so.1";
 
             [UnmanagedFunctionPointer(CallingConvention.Cdecl)]
             public delegate void TraceFn(IntPtr user, int server, byte direction, IntPtr line);

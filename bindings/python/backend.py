@@ -16,7 +16,7 @@ Two kinds of wheel:
   the security drivers with CMake (-DUPOPMAIL_TESTS=OFF) from the source tree this package sits
   in (or `--config-settings source=DIR` / `UPOPMAIL_SOURCE_DIR`), installs the `lib` component
   into a staging directory and puts it in the package as the install layout has it:
-  `upopmail/_bundled/lib/libupopmail.so.0` and, beside it, `upopmail/_bundled/lib/upopmail/
+  `upopmail/_bundled/lib/libupopmail.so.1` and, beside it, `upopmail/_bundled/lib/upopmail/
   drivers/` (the library's own "drivers beside the library" rule finds them). Needs cmake, a
   C/C++ compiler, ninja or make, and the build dependencies (libmbedtls-dev, nlohmann-json3-dev);
   the wheel needs the mbedTLS runtime (libmbedtls14 on Debian 12) where it is installed.
@@ -113,11 +113,11 @@ def _log(text):
 
 # ------------------------------------------------------------------ the recorded prefix
 def _libdir_of(prefix):
-    """The directory under PREFIX that holds libupopmail.so.0 (lib, lib64 or lib/<multiarch>)."""
+    """The directory under PREFIX that holds libupopmail.so.1 (lib, lib64 or lib/<multiarch>)."""
     multiarch = sysconfig.get_config_var("MULTIARCH") or ""
     for sub in ("lib", "lib64", os.path.join("lib", multiarch)):
         d = os.path.join(prefix, sub)
-        if os.path.exists(os.path.join(d, "libupopmail.so.0")):
+        if os.path.exists(os.path.join(d, "libupopmail.so.1")):
             return d
     return None
 
@@ -127,13 +127,13 @@ def _recorded_libdir(config_settings):
     if prefix:
         libdir = _libdir_of(os.path.abspath(prefix))
         if not libdir:
-            raise RuntimeError("UPOPMAIL_PREFIX / prefix=%s holds no lib*/libupopmail.so.0" % prefix)
+            raise RuntimeError("UPOPMAIL_PREFIX / prefix=%s holds no lib*/libupopmail.so.1" % prefix)
         return libdir
     if shutil.which("pkg-config"):
         r = subprocess.run(["pkg-config", "--variable=libdir", "upopmail"], stdout=subprocess.PIPE,
                            stderr=subprocess.DEVNULL, universal_newlines=True)
         libdir = os.path.normpath(r.stdout.strip()) if r.stdout.strip() else ""
-        if r.returncode == 0 and libdir and os.path.exists(os.path.join(libdir, "libupopmail.so.0")):
+        if r.returncode == 0 and libdir and os.path.exists(os.path.join(libdir, "libupopmail.so.1")):
             return libdir
     return None
 
@@ -174,8 +174,8 @@ def _build_library(config_settings, work):
         subprocess.run(cmd, check=True, stdout=sys.stderr)
     lib = os.path.join(stage, "lib")
     files = []
-    real = os.path.realpath(os.path.join(lib, "libupopmail.so.0"))  # the soname; no symlinks in a wheel
-    files.append(("libupopmail.so.0", real, 0o755))
+    real = os.path.realpath(os.path.join(lib, "libupopmail.so.1"))  # the soname; no symlinks in a wheel
+    files.append(("libupopmail.so.1", real, 0o755))
     drivers = os.path.join(lib, "upopmail", "drivers")
     for f in sorted(os.listdir(drivers)):
         path = os.path.join(drivers, f)

@@ -27,7 +27,7 @@ constexpr std::uintmax_t kMaxManifestBytes = 64 * 1024;
 
 // The absolute real path of the file this code was loaded from (libupopmail.so, or the program
 // for the unit tests), "" when unknown. dladdr() reports the name the library was loaded by,
-// which is relative after dlopen("./libupopmail.so.0"): it is resolved once, while the library
+// which is relative after dlopen("./libupopmail.so.1"): it is resolved once, while the library
 // is being loaded (see kSelfResolvedAtLoad), before the application can change directory.
 const std::string &self_path()
 {

@@ -2,7 +2,7 @@
 //
 // Run as root, this program copies itself into a fresh directory, makes the copy set-uid root
 // (mode 4755) and runs it as nobody (setpriv). The copy loads the library the way a careless
-// program does, dlopen("./libupopmail.so.0") from the library's folder, and shows that the caller
+// program does, dlopen("./libupopmail.so.1") from the library's folder, and shows that the caller
 // cannot steer it through the environment or the current directory:
 //   (a) UPOPMAIL_TRACE names a file: none is created;
 //   (b) UPOPMAIL_DRIVER_PATH names a folder with a planted plugin: it is not listed, not loaded;
@@ -68,7 +68,7 @@ template <class F> void resolve(void *lib, const char *name, F &fn)
     }
 }
 
-// dlopen("./libupopmail.so.0") with the library's folder as the current directory.
+// dlopen("./libupopmail.so.1") with the library's folder as the current directory.
 Api load_by_relative_path()
 {
     if (::chdir(kLibDir.c_str()) != 0) std::perror(kLibDir.c_str()), std::exit(1);

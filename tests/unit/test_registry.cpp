@@ -229,7 +229,7 @@ TEST_CASE("registry: a driver directory, manifest or library writable by group o
 
 TEST_CASE("registry: a library loaded by a relative path never takes drivers from the current directory")
 {
-    // dlopen("./libupopmail.so.0") from the library's folder, then chdir into a folder holding a
+    // dlopen("./libupopmail.so.1") from the library's folder, then chdir into a folder holding a
     // planted upopmail/drivers/ whose manifest claims AUTH PLAIN.
     std::string marker_dir = temp_dir("planted");
     std::string marker = marker_dir + "/marker";

@@ -678,8 +678,8 @@ static class Tests
         });
 
         Run("library not found: UPopMailLibraryNotFoundException says where it looked and what to do", () => {
-            if (File.Exists("/etc/ld.so.cache") && File.ReadAllText("/etc/ld.so.cache").Contains("libupopmail.so.0")) {
-                Console.WriteLine("        (skipped: libupopmail.so.0 is installed on the loader path)");
+            if (File.Exists("/etc/ld.so.cache") && File.ReadAllText("/etc/ld.so.cache").Contains("libupopmail.so.1")) {
+                Console.WriteLine("        (skipped: libupopmail.so.1 is installed on the loader path)");
                 return;
             }
             var psi = new System.Diagnostics.ProcessStartInfo(System.Diagnostics.Process.GetCurrentProcess().MainModule.FileName,
@@ -691,7 +691,7 @@ static class Tests
                 p.WaitForExit();
                 Check(p.ExitCode == 3, "exit " + p.ExitCode + ": " + output);
                 Check(output.StartsWith("UPopMailLibraryNotFoundException: ") && output.Contains("LD_LIBRARY_PATH")
-                      && output.Contains("ldconfig") && output.Contains("libupopmail0"), output);
+                      && output.Contains("ldconfig") && output.Contains("libupopmail1"), output);
             }
         });
 

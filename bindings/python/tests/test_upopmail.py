@@ -640,7 +640,7 @@ class LoaderTest(unittest.TestCase):
         from upopmail import _native
         env = {k: v for k, v in os.environ.items() if k != "UPOPMAIL_LIBRARY"}
         with mock.patch.dict(os.environ, env, clear=True), \
-                mock.patch.object(_native.ctypes.util, "find_library", return_value="libupopmail.so.0"), \
+                mock.patch.object(_native.ctypes.util, "find_library", return_value="libupopmail.so.1"), \
                 mock.patch.object(_native, "_recorded_libdir", return_value="/opt/upop/lib"):
             got = list(_native._candidates())
         origins = []
@@ -651,22 +651,22 @@ class LoaderTest(unittest.TestCase):
                     "install directory"]
         self.assertEqual([o for o in origins if o in expected], expected)
         paths = [p for p, _ in got]
-        self.assertEqual(paths[0], "/opt/upop/lib/libupopmail.so.0")
-        self.assertIn("/usr/local/lib/libupopmail.so.0", paths)  # cmake --install, no ldconfig
+        self.assertEqual(paths[0], "/opt/upop/lib/libupopmail.so.1")
+        self.assertIn("/usr/local/lib/libupopmail.so.1", paths)  # cmake --install, no ldconfig
         multiarch = sysconfig.get_config_var("MULTIARCH")
         if multiarch:  # the Debian package
-            self.assertIn("/usr/lib/%s/libupopmail.so.0" % multiarch, paths)
-        with mock.patch.dict(os.environ, {"UPOPMAIL_LIBRARY": "/x/libupopmail.so.0"}):
-            self.assertEqual(list(_native._candidates()), [("/x/libupopmail.so.0", "UPOPMAIL_LIBRARY")])
+            self.assertIn("/usr/lib/%s/libupopmail.so.1" % multiarch, paths)
+        with mock.patch.dict(os.environ, {"UPOPMAIL_LIBRARY": "/x/libupopmail.so.1"}):
+            self.assertEqual(list(_native._candidates()), [("/x/libupopmail.so.1", "UPOPMAIL_LIBRARY")])
 
     def test_not_found_says_what_to_do(self):
-        env = dict(os.environ, UPOPMAIL_LIBRARY="/nonexistent/libupopmail.so.0",
+        env = dict(os.environ, UPOPMAIL_LIBRARY="/nonexistent/libupopmail.so.1",
                    PYTHONPATH=os.path.dirname(os.path.dirname(os.path.abspath(upopmail.__file__))))
         r = subprocess.run([sys.executable, "-c", "import upopmail"], env=env, cwd=tempfile.gettempdir(),
                            stdout=subprocess.PIPE, stderr=subprocess.STDOUT, universal_newlines=True)
         self.assertNotEqual(r.returncode, 0)
-        for what in ("cmake --install", "apt-get install ./libupopmail0", "UPOPMAIL_LIBRARY=",
-                     "bundle=true", "Tried:", "/nonexistent/libupopmail.so.0"):
+        for what in ("cmake --install", "apt-get install ./libupopmail1", "UPOPMAIL_LIBRARY=",
+                     "bundle=true", "Tried:", "/nonexistent/libupopmail.so.1"):
             self.assertIn(what, r.stdout)
 
     def test_backend_records_the_prefix_in_a_pure_wheel(self):
@@ -679,7 +679,7 @@ class LoaderTest(unittest.TestCase):
         spec.loader.exec_module(backend)
         with tempfile.TemporaryDirectory() as d:
             os.makedirs(os.path.join(d, "prefix", "lib"))
-            os.symlink(upopmail.library_path(), os.path.join(d, "prefix", "lib", "libupopmail.so.0"))
+            os.symlink(upopmail.library_path(), os.path.join(d, "prefix", "lib", "libupopmail.so.1"))
             name = backend.build_wheel(d, {"prefix": os.path.join(d, "prefix")})
             self.assertTrue(name.endswith("-py3-none-any.whl"), name)
             with zipfile.ZipFile(os.path.join(d, name)) as z:

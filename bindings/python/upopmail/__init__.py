@@ -67,7 +67,7 @@ __all__ = ["Mail", "UpopError", "Error", "AuthenticationError", "TlsError", "Rec
            "registry_add_path", "library_path", "STATUS_NAMES", "join_list", "split_list",
            "logger"]
 
-__version__ = "0.2.0"
+__version__ = "1.0.0"
 _lib = _native.lib
 #: the logger of the protocol trace (DEBUG records, opt-in per Mail)
 logger = logging.getLogger("upopmail")

@@ -3,12 +3,12 @@
 The library is looked for in this order; the first one that loads wins:
 
 1. ``UPOPMAIL_LIBRARY`` (the path of the library file), when set: nothing else is tried.
-2. The copy bundled in a self-contained wheel (``upopmail/_bundled/lib/libupopmail.so.0``, its
+2. The copy bundled in a self-contained wheel (``upopmail/_bundled/lib/libupopmail.so.1``, its
    drivers in ``_bundled/lib/upopmail/drivers`` where the library finds them beside itself).
 3. The library directory recorded when the package was built (``upopmail/_config.py``, written
    by the build backend from ``UPOPMAIL_PREFIX``, ``--config-settings prefix=`` or pkg-config).
 4. What the dynamic loader finds: ``ctypes.util.find_library("upopmail")``, then the soname
-   ``libupopmail.so.0`` and ``libupopmail.so`` (``LD_LIBRARY_PATH``, the ldconfig cache, the
+   ``libupopmail.so.1`` and ``libupopmail.so`` (``LD_LIBRARY_PATH``, the ldconfig cache, the
    default directories).
 5. The usual install directories, which need no ldconfig: /usr/local/lib (a ``cmake --install``),
    /usr/local/lib64, /usr/lib/<multiarch> (the Debian package), /usr/lib, /usr/lib64.
@@ -44,7 +44,7 @@ RETRIEVE_HEADERS = 1
 _HERE = os.path.dirname(os.path.abspath(__file__))
 #: where a self-contained wheel keeps the library and, beside it, upopmail/drivers
 BUNDLED_LIBDIR = os.path.join(_HERE, "_bundled", "lib")
-SONAMES = ("libupopmail.so.0", "libupopmail.so")
+SONAMES = ("libupopmail.so.1", "libupopmail.so")
 
 
 def _recorded_libdir() -> Optional[str]:
@@ -111,8 +111,8 @@ def _protect_bundled() -> None:
 NOT_FOUND_HELP = (
     "libupopmail (the upopmail C library) was not found. Do one of these:\n"
     "  - install it from a build: cmake --install build --prefix /usr/local && sudo ldconfig\n"
-    "  - install the Debian package: sudo apt-get install ./libupopmail0_*.deb\n"
-    "  - point at the file: export UPOPMAIL_LIBRARY=/path/to/libupopmail.so.0\n"
+    "  - install the Debian package: sudo apt-get install ./libupopmail1_*.deb\n"
+    "  - point at the file: export UPOPMAIL_LIBRARY=/path/to/libupopmail.so.1\n"
     "  - for another prefix: export LD_LIBRARY_PATH=PREFIX/lib, or reinstall this package with\n"
     "    UPOPMAIL_PREFIX=PREFIX pip install ./bindings/python (the prefix is recorded)\n"
     "  - or install the self-contained wheel, which carries the library and its drivers:\n"
