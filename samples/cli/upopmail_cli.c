@@ -5,6 +5,8 @@
 #define _GNU_SOURCE /* getopt_long, strcasestr */
 #include <upopmail.h>
 
+#include "cli_files.h"
+
 #include <ctype.h>
 #include <errno.h>
 #include <fcntl.h>
@@ -286,22 +288,34 @@ static void buf_json(buf *b, const char *s)
     buf_str(b, "\"");
 }
 
+/* Reads what is left of f into b (at most max bytes, 0: no limit). Returns 0, -1 (errno set)
+ * or -2 (larger than max). */
+static int slurp(FILE *f, buf *b, size_t max)
+{
+    char chunk[65536];
+    size_t n;
+    int rc = 0;
+    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) {
+        buf_add(b, chunk, n);
+        if (max && b->len > max) {
+            rc = -2;
+            break;
+        }
+    }
+    if (b->data == NULL) buf_add(b, "", 0);
+    wipe(chunk, sizeof chunk);
+    return rc == 0 && ferror(f) ? -1 : rc;
+}
+
 /* Reads a whole file ('-': stdin) into b. Returns 0 or -1 (errno set). */
 static int read_file(const char *path, buf *b)
 {
     FILE *f = strcmp(path, "-") == 0 ? stdin : fopen(path, "rb");
-    char chunk[65536];
-    size_t n;
+    int rc;
     if (f == NULL) return -1;
-    while ((n = fread(chunk, 1, sizeof chunk, f)) > 0) buf_add(b, chunk, n);
-    if (b->data == NULL) buf_add(b, "", 0);
-    wipe(chunk, sizeof chunk);
-    if (ferror(f)) {
-        if (f != stdin) fclose(f);
-        return -1;
-    }
+    rc = slurp(f, b, 0);
     if (f != stdin) fclose(f);
-    return 0;
+    return rc;
 }
 
 /* The first line of a file (a password or token file), without its line end. */
@@ -672,15 +686,6 @@ static char *xstrdup(const char *s)
     return d;
 }
 
-static char *trim(char *s)
-{
-    char *e;
-    while (*s == ' ' || *s == '\t') s++;
-    e = s + strlen(s);
-    while (e > s && (e[-1] == ' ' || e[-1] == '\t' || e[-1] == '\r' || e[-1] == '\n')) *--e = '\0';
-    return s;
-}
-
 /* "~/x" with $HOME; else a copy. */
 static char *expand_home(const char *path)
 {
@@ -705,19 +710,19 @@ static char *profile_path(void)
     return xstrdup(path);
 }
 
-/* Applies the profile's values that the command line left unset: KEY, or PROTO.KEY for this
- * protocol only (smtp.port). Returns 0 or an exit status. */
+/* Applies the profile's values that the command line and the environment left unset (the
+ * file's reader is cli_files.c). Returns 0 or an exit status. */
 static int apply_profile(opts *o)
 {
-    static const char *const keys[] = {"server", "port", "security", "auth", "user", "from", "ca", "timeout"};
+    /* static: what the options point to stays reachable until exit */
+    static cli_profile prof;
     const char *name = o->profile ? o->profile : getenv("UPOPMAIL_PROFILE");
     const char *proto = strcmp(o->command, "send") == 0 ? "smtp" : "pop";
-    /* static: what the options point to stays reachable until exit */
-    static char *values[8], *proto_values[8];
-    char *path = profile_path(), line[2048], section[256] = "", *port = NULL;
+    char *path = profile_path(), err[512];
+    char **v = prof.values;
+    buf text = {0};
     FILE *f;
-    int lineno = 0, found = 0, explicit_name = name != NULL && name[0] != '\0';
-    size_t i;
+    int explicit_name = name != NULL && name[0] != '\0', rc;
     if (!explicit_name) name = "default";
     f = path ? fopen(path, "r") : NULL;
     if (f == NULL) {
@@ -730,84 +735,57 @@ static int apply_profile(opts *o)
         free(path);
         return 0;
     }
-    while (fgets(line, sizeof line, f) != NULL) {
-        char *l = trim(line), *eq, *key, *val, *dot;
-        lineno++;
-        if (*l == '\0' || *l == '#' || *l == ';') continue;
-        if (*l == '[') {
-            char *end = strchr(l, ']');
-            if (end == NULL || end[1] != '\0') goto bad;
-            *end = '\0';
-            snprintf(section, sizeof section, "%s", trim(l + 1));
-            if (strcmp(section, name) == 0) found = 1;
-            continue;
-        }
-        if ((eq = strchr(l, '=')) == NULL || !section[0]) goto bad;
-        *eq = '\0';
-        key = trim(l), val = trim(eq + 1);
-        if (strcmp(key, "password") == 0 || strcmp(key, "token") == 0) {
-            errorf("%s:%d: passwords are not kept in the profile file: use ~/.netrc (mode 600), "
-                   "--password-file or $UPOPMAIL_PASSWORD", path, lineno);
-            fclose(f), free(path);
-            return EXIT_USAGE;
-        }
-        dot = strchr(key, '.');
-        if (dot && (strncmp(key, "smtp.", 5) == 0 || strncmp(key, "pop.", 4) == 0)) key = dot + 1;
-        else dot = NULL;
-        for (i = 0; i < 8 && strcmp(key, keys[i]) != 0; i++) {
-        }
-        if (i == 8) {
-            errorf("%s:%d: unknown key '%s' (known: server, port, security, auth, user, from, ca, "
-                   "timeout, each also as smtp.KEY or pop.KEY)", path, lineno, key);
-            fclose(f), free(path);
-            return EXIT_USAGE;
-        }
-        if (strcmp(section, name) != 0) continue;
-        if (dot && strncmp(l, proto, strlen(proto)) != 0) continue; /* the other protocol's */
-        if (dot) free(proto_values[i]), proto_values[i] = xstrdup(val);
-        else free(values[i]), values[i] = xstrdup(val);
-    }
+    rc = slurp(f, &text, CLI_FILE_MAX);
     fclose(f);
-    if (explicit_name && !found) {
+    if (rc != 0) {
+        errorf("cannot read %s: %s", path, rc == -2 ? "larger than 1 MiB" : strerror(errno));
+        free(path), buf_free(&text);
+        return EXIT_LOCAL;
+    }
+    rc = cli_profile_parse(text.data, text.len, name, proto, &prof, err, sizeof err);
+    buf_free(&text);
+    if (rc == -2) {
+        errorf("out of memory");
+        exit(EXIT_LOCAL);
+    }
+    if (rc != 0) {
+        errorf("%s:%s", path, err);
+        free(path);
+        return EXIT_USAGE;
+    }
+    if (explicit_name && !prof.found) {
         errorf("%s has no profile [%s]", path, name);
         free(path);
         return EXIT_USAGE;
     }
     free(path);
-    for (i = 0; i < 8; i++)
-        if (proto_values[i]) free(values[i]), values[i] = proto_values[i], proto_values[i] = NULL;
-    /* the command line and the environment win */
-    port = values[1];
-    if (values[0] && !o->server && !getenv(strcmp(proto, "smtp") == 0 ? "UPOPMAIL_SMTP_SERVER" : "UPOPMAIL_POP_SERVER")) {
-        if (port) {
+    if (v[CLI_SERVER] && !o->server &&
+        !getenv(strcmp(proto, "smtp") == 0 ? "UPOPMAIL_SMTP_SERVER" : "UPOPMAIL_POP_SERVER")) {
+        if (v[CLI_PORT]) {
             static char *server;
-            server = malloc(strlen(values[0]) + strlen(port) + 2);
+            server = malloc(strlen(v[CLI_SERVER]) + strlen(v[CLI_PORT]) + 2);
             if (server == NULL) exit(EXIT_LOCAL);
-            sprintf(server, "%s:%s", values[0], port);
+            sprintf(server, "%s:%s", v[CLI_SERVER], v[CLI_PORT]);
             o->server = server;
         } else {
-            o->server = values[0];
+            o->server = v[CLI_SERVER];
         }
     }
-    if (values[2] && !o->security_mode) {
-        if (strcasecmp(values[2], "starttls") == 0) o->security_mode = 's';
-        else if (strcasecmp(values[2], "tls") == 0) o->security_mode = 't';
-        else if (strcasecmp(values[2], "none") == 0) o->security_mode = 'n';
+    if (v[CLI_SECURITY] && !o->security_mode) {
+        if (strcasecmp(v[CLI_SECURITY], "starttls") == 0) o->security_mode = 's';
+        else if (strcasecmp(v[CLI_SECURITY], "tls") == 0) o->security_mode = 't';
+        else if (strcasecmp(v[CLI_SECURITY], "none") == 0) o->security_mode = 'n';
         else {
-            errorf("profile [%s]: security must be starttls, tls or none, not '%s'", name, values[2]);
+            errorf("profile [%s]: security must be starttls, tls or none, not '%s'", name, v[CLI_SECURITY]);
             return EXIT_USAGE;
         }
     }
-    if (values[3] && !o->auth) o->auth = values[3];
-    if (values[4] && !o->user && !getenv("UPOPMAIL_USER")) o->user = values[4];
-    if (values[5] && !o->from && !getenv("UPOPMAIL_FROM")) o->from = values[5];
-    if (values[6] && !o->ca && !o->config) o->ca = expand_home(values[6]);
-    if (values[7] && !o->timeout) o->timeout = values[7];
+    if (v[CLI_AUTH] && !o->auth) o->auth = v[CLI_AUTH];
+    if (v[CLI_USER] && !o->user && !getenv("UPOPMAIL_USER")) o->user = v[CLI_USER];
+    if (v[CLI_FROM] && !o->from && !getenv("UPOPMAIL_FROM")) o->from = v[CLI_FROM];
+    if (v[CLI_CA] && !o->ca && !o->config) o->ca = expand_home(v[CLI_CA]);
+    if (v[CLI_TIMEOUT] && !o->timeout) o->timeout = v[CLI_TIMEOUT];
     return 0;
-bad:
-    errorf("%s:%d: expected [PROFILE], KEY = VALUE or a # comment", path, lineno);
-    fclose(f), free(path);
-    return EXIT_USAGE;
 }
 
 /* The host of a connection string, for ~/.netrc: the scheme, TLS:/TCP:, the port and the TLS
@@ -827,16 +805,17 @@ static void host_of(const char *server, char *out, size_t cap)
     snprintf(out, cap, "%.*s", (int)(e - server), server);
 }
 
-/* Looks up host in a netrc file: fills *user (when NULL or equal to the login) and returns the
- * password (allocated), or NULL. Returns -1 in *status when the file may not be used. */
+/* Looks up host in a netrc file (the reader is cli_files.c): fills *user when it is NULL and
+ * returns the password (allocated), or NULL. *status: an exit status when the file may not or
+ * cannot be used. */
 static char *netrc_lookup(const char *path, int explicit_file, const char *host, const char **user, int *status)
 {
     FILE *f = fopen(path, "r");
     struct stat st;
-    char tok[1024], *password = NULL;
-    int in_match = 0, done = 0;
-    char login[512] = "", pass[1024] = "";
-    int have_login = 0, have_pass = 0;
+    buf text = {0};
+    cli_netrc entry;
+    char *password = NULL;
+    int rc;
     *status = 0;
     if (f == NULL) {
         if (explicit_file) {
@@ -852,33 +831,25 @@ static char *netrc_lookup(const char *path, int explicit_file, const char *host,
         *status = EXIT_LOCAL;
         return NULL;
     }
-    while (!done && fscanf(f, "%1023s", tok) == 1) {
-        if (strcmp(tok, "machine") == 0 || strcmp(tok, "default") == 0) {
-            if (in_match && have_pass && (*user == NULL || !have_login || strcmp(*user, login) == 0)) {
-                done = 1;
-                break;
-            }
-            have_login = have_pass = 0;
-            if (strcmp(tok, "default") == 0) in_match = 1;
-            else in_match = fscanf(f, "%1023s", tok) == 1 && strcasecmp(tok, host) == 0;
-        } else if (strcmp(tok, "login") == 0 && fscanf(f, "%511s", login) == 1) {
-            have_login = 1;
-        } else if (strcmp(tok, "password") == 0 && fscanf(f, "%1023s", pass) == 1) {
-            have_pass = 1;
-        } else if (strcmp(tok, "account") == 0) {
-            if (fscanf(f, "%1023s", tok) != 1) break;
-        } else if (strcmp(tok, "macdef") == 0) { /* a macro: up to the next empty line */
-            int prev = 0, ch;
-            while ((ch = fgetc(f)) != EOF && !(ch == '\n' && prev == '\n')) prev = ch;
-        }
-    }
-    if (!done && in_match && have_pass && (*user == NULL || !have_login || strcmp(*user, login) == 0)) done = 1;
+    rc = slurp(f, &text, CLI_FILE_MAX);
     fclose(f);
-    if (done) {
-        if (*user == NULL && have_login) *user = xstrdup(login);
-        password = xstrdup(pass);
+    if (rc != 0) {
+        errorf("cannot read %s: %s", path, rc == -2 ? "larger than 1 MiB" : strerror(errno));
+        buf_free(&text);
+        *status = EXIT_LOCAL;
+        return NULL;
     }
-    wipe(pass, sizeof pass), wipe(tok, sizeof tok);
+    rc = cli_netrc_find(text.data, text.len, host, *user, &entry);
+    buf_free(&text); /* wiped */
+    if (rc == -2) {
+        errorf("out of memory");
+        exit(EXIT_LOCAL);
+    }
+    if (rc == 1) {
+        if (*user == NULL && entry.login) *user = xstrdup(entry.login);
+        password = xstrdup(entry.password);
+        cli_netrc_free(&entry);
+    }
     return password;
 }
 
