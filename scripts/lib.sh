@@ -67,11 +67,15 @@ upop_build() {
     cmake --build "$UPOP_BUILD" -j2
 }
 
+# The sanitizer build is compiled with -Og instead of -O2: with a cold ccache it built in 289 s
+# instead of 610 s, and its offline tests took 158 s instead of 142 s (2 cores, measured
+# 2026-12-07 with CCACHE_DISABLE=1 on a fresh clone).
 upop_build_sanitized() {
   local launcher
   launcher=$(_upop_launcher)
   # shellcheck disable=SC2086
   cmake -S "$UPOP_ROOT" -B "$UPOP_BUILD_ASAN" -G Ninja -DUPOPMAIL_WERROR=ON -DUPOPMAIL_SANITIZE=ON \
+    "-DCMAKE_C_FLAGS_RELWITHDEBINFO=-Og -g -DNDEBUG" "-DCMAKE_CXX_FLAGS_RELWITHDEBINFO=-Og -g -DNDEBUG" \
     $launcher && cmake --build "$UPOP_BUILD_ASAN" -j2
 }
 
