@@ -1065,10 +1065,15 @@ static int exit_status(const char *e, int rc, int32_t reply, int in_mailbox)
 static void print_failure(const char *what, int rc, const char *sentence, int32_t code, const char *reply)
 {
     char text[1024];
-    char *cut;
+    char *cut, *opt;
     snprintf(text, sizeof text, "%s", sentence[0] ? sentence : "(no details)");
     cut = strstr(text, ", or set the option allow_plaintext=true");
     if (cut) *cut = '\0';
+    if ((opt = strstr(text, "(option timeout_ms)")) != NULL) { /* the library's option is --timeout here */
+        char rest[1024];
+        snprintf(rest, sizeof rest, "%s", opt + strlen("(option timeout_ms)"));
+        snprintf(opt, sizeof text - (size_t)(opt - text), "(--timeout)%s", rest);
+    }
     if (code != 0) errorf("%s failed: %d %s (server: %d %s)", what, rc, text, (int)code, reply);
     else errorf("%s failed: %d %s", what, rc, text);
     if (cut)
