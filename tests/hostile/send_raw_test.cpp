@@ -59,8 +59,7 @@ const std::vector<std::string> kCaps = {"8BITMIME", "PIPELINING"};
 // Logs on to a scripted server offering caps, runs fn(h), which returns the status to keep, logs off.
 Sent on_fake(const std::function<int(Handle &)> &fn, std::vector<std::string> caps = kCaps) {
     FakeServer srv([caps](FakeConn &c) {
-        greet(c, caps);
-        serve_smtp(c, SmtpOpts{caps, {}, "", "", true});
+        accept_all_smtp(c, caps);
     }, 10s);
     Sent s;
     {

@@ -21,8 +21,7 @@ struct Wire {
 /** Logs on (no drivers), sends one message with body, logs off; returns what the server saw. */
 Wire send_body(const std::string& body, std::vector<std::string> caps = {"8BITMIME"}) {
     FakeServer srv([caps](FakeConn& c) {
-        greet(c, caps);
-        serve_smtp(c, SmtpOpts{caps, {}, "", "", true});
+        accept_all_smtp(c, caps);
     }, 5s);
     Wire w;
     {

@@ -183,6 +183,12 @@ inline void greet(FakeConn& c, const std::vector<std::string>& caps) {
     c.send(ehlo_reply(caps));
 }
 
+/** A server that greets with caps and then accepts every command and message (serve_smtp). */
+inline void accept_all_smtp(FakeConn& c, const std::vector<std::string>& caps) {
+    greet(c, caps);
+    serve_smtp(c, SmtpOpts{caps, {}, "", "", true});
+}
+
 /** MAIL, RCPT and DATA accepted one by one (no PIPELINING offered): the client is then in DATA. */
 inline void accept_envelope(FakeConn& c) {
     c.expect("MAIL FROM");
